@@ -1,0 +1,114 @@
+"""Child processes of the agent: spawning as the sandbox user, killing whole trees, reaping orphans.
+
+The agent is the container's PID 1, so every orphaned process in the sandbox is re-parented to it
+and must be reaped here, without stealing the exit status of the children the agent waits for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from typing import Any, Dict, List, Set, Tuple
+
+_lock = threading.Lock()
+_tracked: Set[int] = set()
+
+
+def spawn(args: List[str], **kwargs: Any) -> subprocess.Popen:
+    """Start a child in its own session (so it can be killed as a group) and track it."""
+    with _lock:
+        proc = subprocess.Popen(args, start_new_session=True, **kwargs)
+        _tracked.add(proc.pid)
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    """Forget a child once its exit status has been collected."""
+    with _lock:
+        _tracked.discard(proc.pid)
+
+
+def _scan() -> Dict[int, Tuple[bytes, int]]:
+    """Map every visible pid to (state, parent pid), read from /proc."""
+    found: Dict[int, Tuple[bytes, int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: fields start after the last ')'.
+        fields = data[data.rfind(b")") + 2 :].split()
+        found[int(name)] = (fields[0], int(fields[1]))
+    return found
+
+
+def descendants(pid: int) -> List[int]:
+    children: Dict[int, List[int]] = {}
+    for child, (_, parent) in _scan().items():
+        children.setdefault(parent, []).append(child)
+    found: List[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process, its process group and every descendant (even those that called setsid)."""
+    victims = descendants(pid)
+    for target in [pid, *victims]:
+        try:
+            os.killpg(target, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def reap_orphans() -> None:
+    """waitpid() every zombie child that nobody in the agent is waiting for."""
+    me = os.getpid()
+    with _lock:
+        for pid, (state, parent) in _scan().items():
+            if parent == me and state == b"Z" and pid not in _tracked:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+
+def start_reaper(interval: float = 1.0) -> None:
+    """When running as PID 1, reap orphaned zombies every `interval` seconds.
+
+    Polling rather than SIGCHLD: Python runs signal handlers only in the main thread, which may sit
+    in a blocking call for long, and a scan of /proc in a sandbox costs well under a millisecond.
+    """
+    if os.getpid() != 1:
+        return
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                reap_orphans()
+            except Exception:  # never let the reaper die
+                pass
+
+    threading.Thread(target=loop, name="reaper", daemon=True).start()
+
+
+def kill_all_children() -> None:
+    with _lock:
+        pids = list(_tracked)
+    for pid in pids:
+        kill_tree(pid)

@@ -1,0 +1,187 @@
+"""A small HTTP/1.1 server on a unix socket, standard library only.
+
+The agent is reached by the host server through this socket alone: no TCP port is opened inside
+the sandbox. Handlers are plain functions that take a `Request` and return a `Response`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import socketserver
+import stat
+import sys
+import traceback
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+from urllib.parse import parse_qs, urlsplit
+
+
+class HttpError(Exception):
+    """Raised by handlers to answer with a JSON error: `{"statusCode", "message", "error"}`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Request:
+    def __init__(self, method: str, path: str, query: Dict[str, list], headers: Any, rfile: Any) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self._rfile = rfile
+        self._remaining = int(headers.get("Content-Length") or 0)
+
+    def arg(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def read(self, size: int = -1) -> bytes:
+        """Read up to `size` bytes of the body (all of it when -1)."""
+        if self._remaining <= 0:
+            return b""
+        if size < 0 or size > self._remaining:
+            size = self._remaining
+        data = self._rfile.read(size)
+        self._remaining -= len(data)
+        return data
+
+    def json(self) -> Dict[str, Any]:
+        raw = self.read()
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise HttpError(400, "request body is not valid JSON: %s" % exc) from None
+        if not isinstance(body, dict):
+            raise HttpError(400, "request body must be a JSON object")
+        return body
+
+    def drain(self) -> None:
+        while self.read(65536):
+            pass
+
+
+class Response:
+    def __init__(
+        self,
+        status: int = 200,
+        body: Any = None,
+        content_type: str = "application/json",
+        stream: Optional[Iterable[bytes]] = None,
+        headers: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.stream = stream
+        self.headers = headers or {}
+
+
+Handler = Callable[[Request], Response]
+
+
+def error_body(status: int, message: str) -> Dict[str, Any]:
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return {"statusCode": status, "message": message, "error": reason}
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: Dict[Tuple[str, str], Handler] = {}
+
+    def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
+        def register(func: Handler) -> Handler:
+            self.routes[(method, path)] = func
+            return func
+
+        return register
+
+    def dispatch(self, request: Request) -> Response:
+        handler = self.routes.get((request.method, request.path))
+        if handler is None:
+            if any(p == request.path for (_, p) in self.routes):
+                raise HttpError(405, "method %s not allowed on %s" % (request.method, request.path))
+            raise HttpError(404, "no such toolbox endpoint: %s %s" % (request.method, request.path))
+        return handler(request)
+
+
+def _make_handler(router: Router) -> type:
+    class AgentRequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "daytona-agent"
+
+        def address_string(self) -> str:
+            return "host"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _handle(self) -> None:
+            parts = urlsplit(self.path)
+            request = Request(self.command, parts.path, parse_qs(parts.query), self.headers, self.rfile)
+            try:
+                response = router.dispatch(request)
+            except HttpError as exc:
+                response = Response(exc.status, error_body(exc.status, exc.message))
+            except Exception as exc:  # a bug in the agent: report it, keep serving
+                traceback.print_exc(file=sys.stderr)
+                response = Response(500, error_body(500, "agent error: %s" % exc))
+            # Unread body bytes would corrupt the next request on this keep-alive connection.
+            request.drain()
+            self._send(response)
+
+        def _send(self, response: Response) -> None:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            for key, value in response.headers.items():
+                self.send_header(key, value)
+            if response.stream is not None:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for chunk in response.stream:
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                return
+            if isinstance(response.body, (bytes, bytearray)):
+                payload = bytes(response.body)
+            else:
+                payload = json.dumps(response.body).encode()
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            self.wfile.flush()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+    return AgentRequestHandler
+
+
+class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve(socket_path: str, router: Router) -> None:
+    """Listen on `socket_path` (replacing a stale socket left by a previous start) and serve forever."""
+    try:
+        if stat.S_ISSOCK(os.lstat(socket_path).st_mode):
+            os.unlink(socket_path)
+    except FileNotFoundError:
+        pass
+    server = UnixHTTPServer(socket_path, _make_handler(router))
+    os.chmod(socket_path, 0o600)
+    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    server.serve_forever(poll_interval=0.5)

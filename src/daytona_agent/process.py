@@ -1,0 +1,288 @@
+"""Run commands and code as the sandbox user and collect their output."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+from . import children
+from .http import HttpError, Request, Response
+from .users import OsUser
+
+# In-memory cap per stream; the rest is dropped and the truncation is marked in the output.
+MAX_OUTPUT_BYTES = int(os.environ.get("DAYTONA_AGENT_MAX_OUTPUT", str(16 * 1024 * 1024)))
+TIMEOUT_EXIT_CODE = 124
+# After the main process exits, keep reading for output still in flight for this long (children
+# that inherited the pipes, such as `sleep 100 &`, must not hold the response open forever).
+DRAIN_AFTER_EXIT_S = 0.1
+
+
+class _Capture:
+    """Collects stdout, stderr and both interleaved in arrival order, each capped."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: Dict[str, List[bytes]] = {"stdout": [], "stderr": [], "combined": []}
+        self.sizes: Dict[str, int] = {"stdout": 0, "stderr": 0, "combined": 0}
+        self.truncated: Dict[str, bool] = {"stdout": False, "stderr": False, "combined": False}
+
+    def add(self, stream: str, data: bytes) -> None:
+        for key in (stream, "combined"):
+            room = self.limit - self.sizes[key]
+            if room <= 0:
+                self.truncated[key] = True
+                continue
+            piece = data[:room]
+            if len(piece) < len(data):
+                self.truncated[key] = True
+            self.parts[key].append(piece)
+            self.sizes[key] += len(piece)
+
+    def text(self, key: str) -> str:
+        out = b"".join(self.parts[key]).decode("utf-8", errors="replace")
+        if self.truncated[key]:
+            out += "\n[output truncated: more than %d bytes]\n" % self.limit
+        return out
+
+
+def user_env(user: OsUser, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAYTONA_AGENT_")}
+    env.update(
+        {
+            "HOME": user.home,
+            "USER": user.name,
+            "LOGNAME": user.name,
+            "SHELL": user.shell,
+        }
+    )
+    env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(
+    argv: List[str],
+    user: OsUser,
+    cwd: Optional[str] = None,
+    env: Optional[Dict[str, str]] = None,
+    timeout: Optional[float] = None,
+    stdin: Optional[bytes] = None,
+) -> Dict[str, Any]:
+    """Run `argv` as `user`; return exit code, combined output and separate stdout/stderr."""
+    workdir = cwd or user.home
+    if not os.path.isdir(workdir):
+        raise HttpError(400, "working directory does not exist: %s" % workdir)
+    kwargs: Dict[str, Any] = {}
+    if os.getuid() == 0 and user.uid != 0:
+        kwargs.update(user=user.uid, group=user.gid, extra_groups=user.groups)
+    try:
+        proc = children.spawn(
+            argv,
+            cwd=workdir,
+            env=user_env(user, env),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **kwargs,
+        )
+    except PermissionError as exc:
+        raise HttpError(403, "cannot run in %s: %s" % (workdir, exc.strerror)) from None
+    except OSError as exc:
+        raise HttpError(400, "cannot start process: %s" % exc) from None
+    if stdin is not None:
+        threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
+    capture = _Capture(MAX_OUTPUT_BYTES)
+    timed_out = False
+    try:
+        timed_out = _pump(proc, capture, timeout)
+    finally:
+        if proc.poll() is None:
+            children.kill_tree(proc.pid)
+        proc.wait()
+        children.release(proc)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    exit_code = TIMEOUT_EXIT_CODE if timed_out else _exit_code(proc.returncode)
+    combined = capture.text("combined")
+    if timed_out:
+        combined += "\n[timed out after %s seconds: process tree killed]\n" % _fmt(timeout)
+    return {
+        "exitCode": exit_code,
+        "result": combined,
+        "stdout": capture.text("stdout"),
+        "stderr": capture.text("stderr"),
+        "timedOut": timed_out,
+    }
+
+
+def _fmt(seconds: Optional[float]) -> str:
+    return ("%g" % seconds) if seconds is not None else "?"
+
+
+def _exit_code(returncode: int) -> int:
+    # A process killed by signal N reports 128 + N, as shells do.
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _feed(proc: subprocess.Popen, data: bytes) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(data)
+    except (BrokenPipeError, OSError):
+        pass
+    finally:
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
+
+
+def _pump(proc: subprocess.Popen, capture: _Capture, timeout: Optional[float]) -> bool:
+    """Read both pipes until EOF; kill the tree and return True when `timeout` passes."""
+    deadline = time.monotonic() + timeout if timeout else None
+    exited_at: Optional[float] = None
+    sel = selectors.DefaultSelector()
+    for pipe, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+        assert pipe is not None
+        os.set_blocking(pipe.fileno(), False)
+        sel.register(pipe, selectors.EVENT_READ, name)
+    try:
+        while sel.get_map():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                children.kill_tree(proc.pid)
+                return True
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT_S:
+                break
+            wait = 0.05 if exited_at is not None or deadline is None else min(0.05, deadline - now)
+            for key, _ in sel.select(timeout=max(wait, 0)):
+                try:
+                    data = os.read(key.fileobj.fileno(), 65536)  # type: ignore[union-attr]
+                except BlockingIOError:
+                    continue
+                if data:
+                    capture.add(key.data, data)
+                else:
+                    sel.unregister(key.fileobj)
+                    if exited_at is not None:
+                        exited_at = time.monotonic()
+        if deadline is None:
+            proc.wait()
+            return False
+        remaining = deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(remaining, 0))
+        except subprocess.TimeoutExpired:
+            children.kill_tree(proc.pid)
+            return True
+        return False
+    finally:
+        sel.close()
+
+
+def _parse_timeout(value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise HttpError(400, "timeout must be a number of seconds")
+    if value < 0:
+        raise HttpError(400, "timeout must not be negative")
+    return float(value) or None  # 0 means no timeout
+
+
+def _parse_env(value: Any) -> Optional[Dict[str, str]]:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise HttpError(400, "env must be an object of string values")
+    for key in value:
+        if not key or "=" in key or "\0" in key:
+            raise HttpError(400, "invalid environment variable name: %r" % key)
+    return value
+
+
+def _parse_str(body: Dict[str, Any], name: str, required: bool = False) -> Optional[str]:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise HttpError(400, "%s is required" % name)
+        return None
+    if not isinstance(value, str):
+        raise HttpError(400, "%s must be a string" % name)
+    return value
+
+
+def execute_handler(user: OsUser) -> Any:
+    def handle(request: Request) -> Response:
+        body = request.json()
+        command = _parse_str(body, "command", required=True)
+        assert command is not None
+        if not command.strip():
+            raise HttpError(400, "command must not be empty")
+        result = run(
+            ["/bin/sh", "-c", command],
+            user,
+            cwd=_parse_str(body, "cwd"),
+            env=_parse_env(body.get("env")),
+            timeout=_parse_timeout(body.get("timeout")),
+        )
+        return Response(200, result)
+
+    return handle
+
+
+# How each language's code is run from a file; argv follows the file name.
+_RUNNERS = {
+    "python": (".py", ["python3", "-u"]),
+    "javascript": (".js", ["node"]),
+    "typescript": (".ts", ["ts-node", "--transpile-only", "-O", '{"module":"CommonJS"}']),
+}
+
+
+def code_run_handler(user: OsUser) -> Any:
+    def handle(request: Request) -> Response:
+        body = request.json()
+        language = _parse_str(body, "language") or "python"
+        if language not in _RUNNERS:
+            raise HttpError(400, "unsupported language %r: use one of %s" % (language, ", ".join(_RUNNERS)))
+        code = _parse_str(body, "code", required=True)
+        argv = body.get("argv") or []
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise HttpError(400, "argv must be a list of strings")
+        stdin = _parse_str(body, "input")
+        suffix, runner = _RUNNERS[language]
+        if shutil.which(runner[0], path=user_env(user).get("PATH")) is None:
+            raise HttpError(400, "%s is not installed in this sandbox's image (%s)" % (runner[0], language))
+        # The file lives in a private directory readable only by the user running it.
+        tmpdir = tempfile.mkdtemp(prefix="daytona-code-")
+        try:
+            path = os.path.join(tmpdir, "main" + suffix)
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(code or "")
+            if os.getuid() == 0:
+                os.chown(tmpdir, user.uid, user.gid)
+                os.chown(path, user.uid, user.gid)
+            result = run(
+                [*runner, path, *argv],
+                user,
+                cwd=_parse_str(body, "cwd"),
+                env=_parse_env(body.get("env")),
+                timeout=_parse_timeout(body.get("timeout")),
+                stdin=stdin.encode() if stdin is not None else None,
+            )
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        return Response(200, result)
+
+    return handle

@@ -1,0 +1,1 @@
+"""The `daytona` command-line tool."""

@@ -1,0 +1,1 @@
+"""The REST API under /api: routes, schemas, authentication and the error shape."""

@@ -1,0 +1,138 @@
+"""Request and response bodies, wire-compatible with `daytona_api_client` 0.14.0 (camelCase JSON)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+SANDBOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+OS_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+ENV_NAME = re.compile(r"^[^=\0]+$")
+
+Target = Literal["eu", "us", "asia"]
+SandboxClass = Literal["small", "medium", "large"]
+
+# Resources of each class: (cpu cores, memory GiB, disk GiB).
+CLASS_PRESETS: dict[str, tuple[int, int, int]] = {
+    "small": (1, 2, 10),
+    "medium": (2, 4, 20),
+    "large": (4, 8, 40),
+}
+
+
+def _check_id(value: str | None) -> str | None:
+    if value is not None and not SANDBOX_ID.match(value):
+        raise ValueError("must be 1-63 characters: letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+def _check_user(value: str | None) -> str | None:
+    if value is not None and not OS_USER.match(value):
+        raise ValueError("must be a valid Linux user name (lowercase letters, digits, '_' or '-')")
+    return value
+
+
+def _check_env(value: dict[str, str] | None) -> dict[str, str] | None:
+    for key in value or {}:
+        if not ENV_NAME.match(key):
+            raise ValueError(f"invalid environment variable name {key!r}")
+    return value
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class CreateWorkspace(CamelModel):
+    id: Annotated[str | None, AfterValidator(_check_id)] = None
+    name: str | None = Field(default=None, max_length=255)
+    image: str | None = Field(default=None, min_length=1, max_length=512)
+    user: Annotated[str | None, AfterValidator(_check_user)] = None
+    env: Annotated[dict[str, str] | None, AfterValidator(_check_env)] = None
+    labels: dict[str, str] | None = None
+    public: bool | None = None
+    var_class: SandboxClass | None = Field(default=None, alias="class")
+    target: Target | None = None
+    cpu: int | None = Field(default=None, ge=1, le=64, description="CPU cores")
+    gpu: int | None = Field(default=None, ge=0, le=8, description="GPUs")
+    memory: int | None = Field(default=None, ge=1, le=256, description="Memory in GiB")
+    disk: int | None = Field(default=None, ge=1, le=2048, description="Disk in GiB")
+    auto_stop_interval: int | None = Field(default=None, ge=0, description="Minutes idle before auto-stop; 0 = never")
+
+
+class WorkspaceInfo(CamelModel):
+    created: str
+    name: str
+    provider_metadata: str | None = None
+
+
+class Workspace(CamelModel):
+    id: str
+    name: str
+    image: str
+    user: str
+    env: dict[str, str]
+    labels: dict[str, str]
+    public: bool
+    target: str
+    info: WorkspaceInfo | None = None
+    cpu: int | None = None
+    gpu: int | None = None
+    memory: int | None = None
+    disk: int | None = None
+    state: str | None = None
+    error_reason: str | None = None
+    snapshot_state: str | None = None
+    snapshot_created_at: str | None = None
+    auto_stop_interval: int | None = None
+
+
+class WorkspaceLabels(CamelModel):
+    labels: dict[str, str]
+
+
+class ProjectDirResponse(CamelModel):
+    dir: str | None = None
+
+
+class ExecuteRequest(CamelModel):
+    command: str
+    cwd: str | None = None
+    timeout: float | None = Field(default=None, ge=0, description="Seconds; 0 or absent = no timeout")
+    env: dict[str, str] | None = None
+
+
+class ExecuteResponse(CamelModel):
+    exit_code: int
+    result: str = Field(description="stdout and stderr, interleaved as produced")
+    stdout: str | None = None
+    stderr: str | None = None
+    timed_out: bool | None = None
+
+
+class CodeRunRequest(CamelModel):
+    code: str
+    language: Literal["python", "javascript", "typescript"] = "python"
+    argv: list[str] | None = None
+    env: dict[str, str] | None = None
+    input: str | None = Field(default=None, description="Text fed to the program's stdin")
+    cwd: str | None = None
+    timeout: float | None = Field(default=None, ge=0)
+
+
+class ErrorResponse(BaseModel):
+    statusCode: int
+    message: str
+    error: str
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(by_alias=True, mode="json")

@@ -1,0 +1,87 @@
+"""Toolbox proxy: `/api/toolbox/{id}/toolbox/<path>` is forwarded to the sandbox's agent.
+
+The server authenticates, checks ownership and state, records activity, then streams the request
+to the agent over its unix socket and streams the answer back. Typed routes below document the
+endpoints in the OpenAPI spec; the catch-all forwards the rest unchanged.
+"""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from .deps import CurrentUser, ServerState, State
+from .errors import error_response
+from .schemas import CodeRunRequest, ExecuteRequest, ExecuteResponse, ProjectDirResponse
+
+router = APIRouter(prefix="/toolbox/{workspace_id}/toolbox", tags=["toolbox"])
+
+# Hop-by-hop headers and the ones the proxy sets itself.
+_SKIP_REQUEST = {"host", "authorization", "connection", "keep-alive", "transfer-encoding", "content-length"}
+_SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+async def forward(state: ServerState, user: CurrentUser, workspace_id: str, path: str, request: Request) -> Response:
+    await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
+    client = state.agents.client(workspace_id)
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP_REQUEST}
+    length = request.headers.get("content-length")
+    if length is not None:
+        headers["content-length"] = length
+        content = request.stream()
+    else:
+        # The agent reads bodies by Content-Length; a chunked upload is buffered here first.
+        content = await request.body()  # type: ignore[assignment]
+    upstream = client.build_request(
+        request.method, "/" + path, params=request.query_params, headers=headers, content=content
+    )
+    try:
+        response = await client.send(upstream, stream=True)
+    except httpx.TransportError as exc:
+        await state.agents.forget(workspace_id)
+        return error_response(
+            502, f"the agent of sandbox {workspace_id} did not answer ({exc.__class__.__name__}); try again"
+        )
+    return StreamingResponse(
+        response.aiter_raw(),
+        status_code=response.status_code,
+        headers={k: v for k, v in response.headers.items() if k.lower() not in _SKIP_RESPONSE},
+        background=BackgroundTask(response.aclose),
+    )
+
+
+@router.get("/project-dir", response_model=ProjectDirResponse, summary="The sandbox user's home directory")
+async def get_project_dir(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
+    return await forward(state, user, workspace_id, "project-dir", request)
+
+
+@router.post(
+    "/process/execute",
+    response_model=ExecuteResponse,
+    summary="Run a shell command as the sandbox user",
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": ExecuteRequest.model_json_schema()}}}},
+)
+async def execute_command(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
+    return await forward(state, user, workspace_id, "process/execute", request)
+
+
+@router.post(
+    "/process/code-run",
+    response_model=ExecuteResponse,
+    summary="Run python, javascript or typescript code",
+    openapi_extra={"requestBody": {"content": {"application/json": {"schema": CodeRunRequest.model_json_schema()}}}},
+)
+async def code_run(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
+    return await forward(state, user, workspace_id, "process/code-run", request)
+
+
+@router.api_route(
+    "/{path:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    summary="Any other toolbox endpoint, forwarded to the agent",
+)
+async def proxy(workspace_id: str, path: str, request: Request, user: CurrentUser, state: State) -> Response:
+    return await forward(state, user, workspace_id, path, request)

@@ -1,0 +1,117 @@
+"""Sandbox lifecycle routes, `/api/workspace/...` as `daytona_api_client` 0.14.0 calls them."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from ..db.models import Sandbox
+from ..errors import BadRequest
+from .deps import CurrentUser, ServerState, State
+from .schemas import CreateWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
+
+router = APIRouter(prefix="/workspace", tags=["workspace"])
+
+
+def _iso(value: object) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:
+    metadata = {
+        "state": sandbox.state,
+        "region": sandbox.target,
+        "class": sandbox.sandbox_class,
+        "nodeDomain": state.settings.node_domain,
+        "updatedAt": _iso(sandbox.updated_at),
+        "lastSnapshot": None,
+        "snapshotState": None,
+        "autoStopInterval": sandbox.auto_stop_interval,
+        "resources": {"cpu": sandbox.cpu, "gpu": sandbox.gpu, "memory": sandbox.memory, "disk": sandbox.disk},
+    }
+    return Workspace(
+        id=sandbox.id,
+        name=sandbox.name,
+        image=sandbox.image,
+        user=sandbox.os_user,
+        env=sandbox.env,
+        labels=sandbox.labels,
+        public=sandbox.public,
+        target=sandbox.target,
+        info=WorkspaceInfo(created=_iso(sandbox.created_at), name=sandbox.name, provider_metadata=json.dumps(metadata)),
+        cpu=sandbox.cpu,
+        gpu=sandbox.gpu,
+        memory=sandbox.memory,
+        disk=sandbox.disk,
+        state=sandbox.state,
+        error_reason=sandbox.error_reason,
+        auto_stop_interval=sandbox.auto_stop_interval,
+    )
+
+
+def _parse_labels(raw: str | None) -> dict[str, str] | None:
+    if not raw:
+        return None
+    try:
+        labels = json.loads(raw)
+    except ValueError:
+        raise BadRequest('labels must be a JSON object, e.g. {"project":"demo"}') from None
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise BadRequest("labels must be a JSON object of string values")
+    return labels
+
+
+@router.post("", response_model=Workspace, response_model_by_alias=True, summary="Create a sandbox")
+async def create_workspace(body: CreateWorkspace, user: CurrentUser, state: State) -> Workspace:
+    sandbox = await run_in_threadpool(state.sandboxes.create, user, body)
+    return to_dto(sandbox, state)
+
+
+@router.get("", response_model=list[Workspace], response_model_by_alias=True, summary="List sandboxes")
+async def list_workspaces(
+    user: CurrentUser,
+    state: State,
+    verbose: bool = False,
+    labels: Annotated[str | None, Query(description="JSON object of labels that must all match")] = None,
+) -> list[Workspace]:
+    wanted = _parse_labels(labels)
+    found = await run_in_threadpool(state.sandboxes.list, user, wanted)
+    return [to_dto(s, state) for s in found]
+
+
+@router.get("/{workspace_id}", response_model=Workspace, response_model_by_alias=True)
+async def get_workspace(workspace_id: str, user: CurrentUser, state: State, verbose: bool = False) -> Workspace:
+    sandbox = await run_in_threadpool(state.sandboxes.get, user, workspace_id)
+    return to_dto(sandbox, state)
+
+
+@router.delete("/{workspace_id}", summary="Delete a sandbox and its container")
+async def delete_workspace(workspace_id: str, user: CurrentUser, state: State, force: bool = False) -> None:
+    await run_in_threadpool(state.sandboxes.delete, user, workspace_id)
+    await state.agents.forget(workspace_id)
+
+
+@router.post("/{workspace_id}/start", summary="Start a stopped sandbox")
+async def start_workspace(workspace_id: str, user: CurrentUser, state: State) -> None:
+    await state.agents.forget(workspace_id)
+    await run_in_threadpool(state.sandboxes.start, user, workspace_id)
+
+
+@router.post("/{workspace_id}/stop", summary="Stop a sandbox, keeping its filesystem")
+async def stop_workspace(workspace_id: str, user: CurrentUser, state: State) -> None:
+    await run_in_threadpool(state.sandboxes.stop, user, workspace_id)
+    await state.agents.forget(workspace_id)
+
+
+@router.put("/{workspace_id}/labels", response_model=WorkspaceLabels, response_model_by_alias=True)
+async def replace_labels(workspace_id: str, body: WorkspaceLabels, user: CurrentUser, state: State) -> WorkspaceLabels:
+    sandbox = await run_in_threadpool(state.sandboxes.set_labels, user, workspace_id, body.labels)
+    return WorkspaceLabels(labels=sandbox.labels)
+
+
+@router.post("/{workspace_id}/autostop/{interval}", summary="Set the auto-stop interval (minutes, 0 = never)")
+async def set_autostop_interval(workspace_id: str, interval: int, user: CurrentUser, state: State) -> None:
+    await run_in_threadpool(state.sandboxes.set_autostop, user, workspace_id, interval)

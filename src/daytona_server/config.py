@@ -1,0 +1,95 @@
+"""Server settings, read from the environment (`DAYTONA_*`) and overridden by `daytona server` flags."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+
+DEFAULT_IMAGE = f"daytona-sandbox:{__version__}"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "daytona"
+
+
+@dataclass
+class Settings:
+    """Everything the server needs to know; one instance per running server."""
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 3000
+    database_url: str | None = None
+    bootstrap_api_key: str | None = None
+    default_image: str = DEFAULT_IMAGE
+    # Docker network for sandboxes: "auto" uses "bridge" when the engine has it, else "none".
+    sandbox_network: str = "auto"
+    sandbox_pids_limit: int = 4096
+    default_cpu: int = 1
+    default_memory_gb: int = 2
+    default_disk_gb: int = 10
+    default_auto_stop_minutes: int = 15
+    # Domain that preview links are served under: http://{port}-{id}.{preview_domain}
+    preview_domain: str | None = None
+    build_default_image: bool = True
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ.get
+        settings = cls()
+        if env("DAYTONA_DATA_DIR"):
+            settings.data_dir = Path(env("DAYTONA_DATA_DIR", ""))
+        settings.host = env("DAYTONA_HOST", settings.host)
+        settings.port = _env_int("DAYTONA_PORT", settings.port)
+        settings.database_url = env("DAYTONA_DATABASE_URL") or None
+        settings.bootstrap_api_key = env("DAYTONA_BOOTSTRAP_API_KEY") or None
+        settings.default_image = env("DAYTONA_DEFAULT_IMAGE", settings.default_image)
+        settings.sandbox_network = env("DAYTONA_SANDBOX_NETWORK", settings.sandbox_network)
+        settings.sandbox_pids_limit = _env_int("DAYTONA_SANDBOX_PIDS_LIMIT", settings.sandbox_pids_limit)
+        settings.default_auto_stop_minutes = _env_int(
+            "DAYTONA_DEFAULT_AUTO_STOP_INTERVAL", settings.default_auto_stop_minutes
+        )
+        settings.preview_domain = env("DAYTONA_PREVIEW_DOMAIN") or None
+        settings.build_default_image = env("DAYTONA_BUILD_DEFAULT_IMAGE", "1") not in ("0", "false", "no")
+        return settings
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'daytona.db'}"
+
+    @property
+    def server_id(self) -> str:
+        """Stable id of this server's state; labels its containers so that two servers never mix."""
+        return hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
+
+    @property
+    def run_dir(self) -> Path:
+        """Where agent sockets live. Kept short: a unix socket path must fit in 108 bytes."""
+        explicit = os.environ.get("DAYTONA_RUN_DIR")
+        if explicit:
+            return Path(explicit)
+        return Path(tempfile.gettempdir()) / f"daytona-{os.getuid()}-{self.server_id}"
+
+    @property
+    def api_key_file(self) -> Path:
+        return self.data_dir / "admin-api-key"
+
+    @property
+    def node_domain(self) -> str:
+        return self.preview_domain or f"{self.host}:{self.port}"

@@ -1,0 +1,1 @@
+"""Database: SQLAlchemy models and Alembic migrations (SQLite file by default, PostgreSQL by URL)."""

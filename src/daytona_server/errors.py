@@ -1,0 +1,30 @@
+"""Errors that carry an HTTP status, raised anywhere in the server and rendered by the API."""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class BadRequest(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(404, message)
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(409, message)
+
+
+class Unavailable(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(503, message)

@@ -1,0 +1,1 @@
+"""Sandbox lifecycle: the state machine and the service that drives the runtime through it."""

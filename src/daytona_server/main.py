@@ -1,0 +1,59 @@
+"""Run the server: prepare Docker, the default image and the admin key, then serve HTTP."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from . import auth
+from .api.app import create_app
+from .config import Settings
+from .db.session import Database, migrate
+from .runner.base import RuntimeFailure
+from .runner.default_image import ImageBuildError, ensure_default_image
+from .runner.docker_runtime import DockerRuntime
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def bootstrap(settings: Settings) -> str | None:
+    """Create the schema and the admin; return a newly generated admin key, if one was made."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    try:
+        migrate(db.engine)
+        with db.session() as session:
+            return auth.bootstrap_admin(session, settings.api_key_file, settings.bootstrap_api_key)
+    finally:
+        db.engine.dispose()
+
+
+def run_server(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        runtime = DockerRuntime(
+            settings.server_id,
+            settings.run_dir,
+            network=settings.sandbox_network,
+            pids_limit=settings.sandbox_pids_limit,
+        )
+        if settings.build_default_image:
+            ensure_default_image(runtime.client, settings.default_image, log=_say)
+    except (RuntimeFailure, ImageBuildError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    new_key = bootstrap(settings)
+    app = create_app(settings, runtime)
+    url = f"http://{settings.host}:{settings.port}"
+    _say(f"Daytona server {url}/api  (dashboard {url}/, OpenAPI {url}/api/openapi.json)")
+    _say(f"Data directory: {settings.data_dir}   sandbox network: {runtime.network}")
+    if new_key:
+        _say(f"Admin API key (shown once, also saved 0600 in {settings.api_key_file}):\n\n    {new_key}\n")
+    elif settings.bootstrap_api_key:
+        _say("Admin API key: the value of DAYTONA_BOOTSTRAP_API_KEY")
+    else:
+        _say(f"Admin API key: see {settings.api_key_file}")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

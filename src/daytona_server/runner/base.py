@@ -1,0 +1,67 @@
+"""The runtime interface: what the lifecycle needs from a container backend (Docker today)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class RuntimeFailure(Exception):
+    """A runtime operation failed; the message says what and, where possible, what to do."""
+
+
+class ImageNotFound(RuntimeFailure):
+    pass
+
+
+@dataclass
+class SandboxSpec:
+    """What a sandbox's container is made from."""
+
+    sandbox_id: str
+    image: str
+    os_user: str
+    env: dict[str, str] = field(default_factory=dict)
+    cpu: int = 1
+    memory_gb: int = 2
+    disk_gb: int = 10
+    gpu: int = 0
+
+
+@dataclass
+class ContainerStatus:
+    exists: bool
+    running: bool
+    exit_code: int | None = None
+    error: str | None = None
+
+
+class Runtime(Protocol):
+    """One container per sandbox. Implementations must be safe to call from several threads."""
+
+    def image_exists(self, image: str) -> bool: ...
+
+    def create(self, spec: SandboxSpec) -> str:
+        """Create the container (not started); return its id."""
+        ...
+
+    def start(self, sandbox_id: str) -> None:
+        """Start the container and return once its agent answers."""
+        ...
+
+    def stop(self, sandbox_id: str) -> None: ...
+
+    def remove(self, sandbox_id: str) -> None:
+        """Remove the container and everything the runtime keeps for it; missing is not an error."""
+        ...
+
+    def status(self, sandbox_id: str) -> ContainerStatus: ...
+
+    def agent_socket(self, sandbox_id: str) -> Path:
+        """The unix socket the sandbox's agent listens on, as seen from the host."""
+        ...
+
+    def list_sandbox_ids(self) -> list[str]:
+        """Ids of every sandbox container of this server known to the runtime."""
+        ...
