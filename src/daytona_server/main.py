@@ -34,6 +34,7 @@ def bootstrap(settings: Settings) -> str | None:
 
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         runtime = DockerRuntime(
             settings.server_id,
@@ -48,7 +49,7 @@ def run_server(settings: Settings) -> None:
     new_key = bootstrap(settings)
     app = create_app(settings, runtime)
     url = f"http://{settings.host}:{settings.port}"
-    _say(f"Daytona server {url}/api  (dashboard {url}/, OpenAPI {url}/api/openapi.json)")
+    _say(f"Daytona server: {url}/api   (OpenAPI: {url}/api/openapi.json, docs: {url}/api/docs)")
     _say(f"Data directory: {settings.data_dir}   sandbox network: {runtime.network}")
     if new_key:
         _say(f"Admin API key (shown once, also saved 0600 in {settings.api_key_file}):\n\n    {new_key}\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,8 +17,9 @@ from .schemas import CreateWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 
 
-def _iso(value: object) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+def _iso(value: datetime) -> str:
+    # SQLite hands back naive datetimes; every time stored is UTC.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:

@@ -139,3 +139,22 @@ def _build_context(client: docker.DockerClient, context: Path, tag: str, base: s
             log(f"      {line[:100]}")
     if last_error:
         raise ImageBuildError(f"building {tag} failed: {last_error}\n" + "\n".join(tail[-15:]))
+
+
+def main() -> None:
+    """`python -m daytona_server.runner.default_image [TAG]`: build the default image if needed."""
+    import sys
+
+    from ..config import DEFAULT_IMAGE
+
+    tag = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("DAYTONA_DEFAULT_IMAGE", DEFAULT_IMAGE)
+    try:
+        client = docker.from_env(timeout=600)
+        ensure_default_image(client, tag)
+    except (ImageBuildError, docker.errors.DockerException) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"{tag} is up to date")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+# Two commands do everything on a fresh Debian/Ubuntu box:
+#   make run    install what is missing, build the default sandbox image, start the server
+#   make test   the same preparation, then lint, type check and the whole test suite
+.PHONY: run test install docker image lint format sdk-sync bench official-sdk clean
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+HOST    ?= 127.0.0.1
+PORT    ?= 3000
+DATA_DIR ?= $(CURDIR)/.data
+OFFICIAL_VENV := .venv-official
+
+$(VENV)/.installed: pyproject.toml
+	@command -v python3 >/dev/null || { echo "error: python3 (3.11+) is required"; exit 1; }
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+docker:
+	@./scripts/ensure-docker.sh
+
+image: docker install
+	$(PY) -m daytona_server.runner.default_image
+
+run: image
+	DAYTONA_DATA_DIR=$(DATA_DIR) $(VENV)/bin/daytona server --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/mypy
+	$(PY) scripts/gen_sync_sdk.py --check
+
+format: install
+	$(VENV)/bin/ruff format src tests bench scripts
+	$(VENV)/bin/ruff check --fix src tests bench scripts
+
+sdk-sync: install
+	$(PY) scripts/gen_sync_sdk.py
+
+# The published Daytona SDK, in a venv of its own (it has the same import name as ours), used by
+# the compatibility tests.
+$(OFFICIAL_VENV)/.installed:
+	python3 -m venv $(OFFICIAL_VENV)
+	$(OFFICIAL_VENV)/bin/pip install -q daytona-sdk==0.10.0 daytona-api-client==0.14.0
+	@touch $@
+
+official-sdk: $(OFFICIAL_VENV)/.installed
+
+test: image official-sdk lint
+	$(VENV)/bin/pytest -q
+
+bench: image
+	$(PY) bench/create_exec.py
+
+clean:
+	rm -rf $(VENV) $(OFFICIAL_VENV) .pytest_cache .mypy_cache .ruff_cache

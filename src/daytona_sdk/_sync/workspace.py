@@ -1,0 +1,88 @@
+# Generated from ../_async by scripts/gen_sync_sdk.py: edit the async code, then run `make sdk-sync`.
+"""A sandbox (named Workspace in the documentation) and what can be done with it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .._base import language_of, timeout_seconds
+from .._errors import DaytonaError, DaytonaTimeoutError
+from .._models import WorkspaceInfo, WorkspaceState
+from ._http import SyncHttp
+from .process import Process
+
+POLL_INTERVAL_S = 0.1
+
+
+class Workspace:
+    """A sandbox. `process` runs commands and code in it."""
+
+    def __init__(self, http: SyncHttp, data: dict[str, Any]) -> None:
+        self._http = http
+        self.id: str = data["id"]
+        self.instance: WorkspaceInfo = WorkspaceInfo.from_api(data)
+        self.code_language = language_of(data)
+        self.process = Process(http, self.id, self.code_language)
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.id} {self.instance.state}>"
+
+    def info(self) -> WorkspaceInfo:
+        """Fetch the sandbox's current information (state, resources, labels, ...)."""
+        data = self._http.request("GET", f"/workspace/{self.id}")
+        self.instance = WorkspaceInfo.from_api(data)
+        return self.instance
+
+    def get_workspace_root_dir(self) -> str:
+        """The sandbox user's home directory, where relative paths start."""
+        data = self._http.request("GET", f"/toolbox/{self.id}/toolbox/project-dir")
+        return str(data["dir"])
+
+    get_sandbox_root_dir = get_workspace_root_dir
+
+    def start(self, timeout: float | None = 60) -> None:
+        """Start a stopped sandbox and wait until it is ready."""
+        seconds = timeout_seconds(timeout)
+        self._http.request("POST", f"/workspace/{self.id}/start", timeout=seconds)
+        self.wait_for_workspace_start(timeout)
+
+    def stop(self, timeout: float | None = 60) -> None:
+        """Stop the sandbox (its filesystem is kept) and wait until it is stopped."""
+        seconds = timeout_seconds(timeout)
+        self._http.request("POST", f"/workspace/{self.id}/stop", timeout=seconds)
+        self.wait_for_workspace_stop(timeout)
+
+    def _wait_for(self, wanted: WorkspaceState, timeout: float | None) -> None:
+        seconds = timeout_seconds(timeout)
+        deadline = time.monotonic() + seconds if seconds else None
+        while True:
+            info = self.info()
+            if info.state == wanted:
+                return
+            if info.state == WorkspaceState.ERROR:
+                raise DaytonaError(f"sandbox {self.id} is in state error: {info.error_reason}")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise DaytonaTimeoutError(
+                    f"sandbox {self.id} did not become {wanted.value} within {seconds:g}s (it is {info.state})"
+                )
+            time.sleep(POLL_INTERVAL_S)
+
+    def wait_for_workspace_start(self, timeout: float | None = 60) -> None:
+        self._wait_for(WorkspaceState.STARTED, timeout)
+
+    def wait_for_workspace_stop(self, timeout: float | None = 60) -> None:
+        self._wait_for(WorkspaceState.STOPPED, timeout)
+
+    def set_labels(self, labels: dict[str, Any]) -> dict[str, str]:
+        """Replace the sandbox's labels; booleans become "true"/"false", other values strings."""
+        string_labels = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in labels.items()}
+        data = self._http.request("PUT", f"/workspace/{self.id}/labels", json={"labels": string_labels})
+        return dict(data["labels"])
+
+    def set_autostop_interval(self, interval: int) -> None:
+        """Stop the sandbox after `interval` idle minutes (0 = never)."""
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 0:
+            raise DaytonaError("auto-stop interval must be a non-negative integer number of minutes")
+        self._http.request("POST", f"/workspace/{self.id}/autostop/{interval}")
+        self.instance.auto_stop_interval = interval
