@@ -108,6 +108,8 @@ def run(
             children.kill_tree(proc.pid)
         proc.wait()
         children.release(proc)
+        if timed_out:
+            children.reap_orphans()
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
                 pipe.close()

@@ -10,7 +10,7 @@ import httpx
 
 from .._base import check_create_params, create_body, timeout_seconds
 from .._config import DaytonaConfig, resolve_config
-from .._errors import DaytonaError
+from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError
 from .._models import CreateWorkspaceParams
 from ._http import AsyncHttp
 from .workspace import AsyncWorkspace
@@ -46,14 +46,18 @@ class AsyncDaytona:
             data = await self._http.request("POST", "/workspace", json=body, timeout=timeout_seconds(effective))
             workspace = AsyncWorkspace(self._http, data)
             await workspace.wait_for_workspace_start(effective)
-        except DaytonaError:
-            # A sandbox that failed half-way is of no use to anyone: remove it, then report.
-            try:
-                await self._http.request("DELETE", f"/workspace/{body['id']}", params={"force": "true"})
-            except DaytonaError:
-                pass
+        except (DaytonaServerError, DaytonaTimeoutError, DaytonaConnectionError):
+            # This call made a sandbox that failed half-way (a 4xx made nothing, and a 409 means the
+            # id belongs to a sandbox that must be left alone): remove it, then report.
+            await self._discard(body["id"])
             raise
         return workspace
+
+    async def _discard(self, workspace_id: str) -> None:
+        try:
+            await self._http.request("DELETE", f"/workspace/{workspace_id}", params={"force": "true"})
+        except DaytonaError:
+            pass
 
     async def get_current_workspace(self, workspace_id: str) -> AsyncWorkspace:
         """The sandbox with this id (DaytonaNotFoundError when there is none)."""

@@ -11,7 +11,7 @@ import httpx
 
 from .._base import check_create_params, create_body, timeout_seconds
 from .._config import DaytonaConfig, resolve_config
-from .._errors import DaytonaError
+from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError
 from .._models import CreateWorkspaceParams
 from ._http import SyncHttp
 from .workspace import Workspace
@@ -47,14 +47,18 @@ class Daytona:
             data = self._http.request("POST", "/workspace", json=body, timeout=timeout_seconds(effective))
             workspace = Workspace(self._http, data)
             workspace.wait_for_workspace_start(effective)
-        except DaytonaError:
-            # A sandbox that failed half-way is of no use to anyone: remove it, then report.
-            try:
-                self._http.request("DELETE", f"/workspace/{body['id']}", params={"force": "true"})
-            except DaytonaError:
-                pass
+        except (DaytonaServerError, DaytonaTimeoutError, DaytonaConnectionError):
+            # This call made a sandbox that failed half-way (a 4xx made nothing, and a 409 means the
+            # id belongs to a sandbox that must be left alone): remove it, then report.
+            self._discard(body["id"])
             raise
         return workspace
+
+    def _discard(self, workspace_id: str) -> None:
+        try:
+            self._http.request("DELETE", f"/workspace/{workspace_id}", params={"force": "true"})
+        except DaytonaError:
+            pass
 
     def get_current_workspace(self, workspace_id: str) -> Workspace:
         """The sandbox with this id (DaytonaNotFoundError when there is none)."""

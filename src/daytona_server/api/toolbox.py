@@ -78,10 +78,15 @@ async def code_run(workspace_id: str, request: Request, user: CurrentUser, state
     return await forward(state, user, workspace_id, "process/code-run", request)
 
 
-@router.api_route(
-    "/{path:path}",
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    summary="Any other toolbox endpoint, forwarded to the agent",
-)
 async def proxy(workspace_id: str, path: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, path, request)
+
+
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+    router.add_api_route(
+        "/{path:path}",
+        proxy,
+        methods=[_method],
+        operation_id=f"toolbox_forward_{_method.lower()}",
+        summary="Any other toolbox endpoint, forwarded to the agent",
+    )

@@ -1,0 +1,68 @@
+"""Commands run in the sandbox as its user, with cwd, env, timeouts and separate streams."""
+
+from __future__ import annotations
+
+import pytest
+
+from daytona_sdk import CodeRunParams, DaytonaBadRequestError, ProcessExecutionError, Workspace
+
+
+def test_commands_run_as_the_sandbox_user_with_a_writable_workspace(workspace: Workspace) -> None:
+    response = workspace.process.exec("id -un; echo $HOME; touch /workspace/x && stat -c %U /workspace/x")
+    assert response.result.split() == ["daytona", "/home/daytona", "daytona"]
+
+
+def test_exec_with_cwd_env_and_separate_streams(workspace: Workspace) -> None:
+    response = workspace.process.exec("pwd; echo $A-$B; echo oops >&2; exit 3", cwd="/tmp", env={"A": "1", "B": "two"})
+    assert response.exit_code == 3
+    assert response.stdout == "/tmp\n1-two\n"
+    assert response.stderr == "oops\n"
+    assert response.output == response.result == "/tmp\n1-two\noops\n"
+
+
+def test_exec_check_raises_process_execution_error(workspace: Workspace) -> None:
+    with pytest.raises(ProcessExecutionError) as caught:
+        workspace.process.exec("echo out; echo bad thing >&2; exit 4", check=True)
+    assert caught.value.exit_code == 4
+    assert caught.value.stdout == "out\n"
+    assert "bad thing" in str(caught.value)
+
+
+def test_timeout_kills_the_whole_process_tree(workspace: Workspace) -> None:
+    with pytest.raises(ProcessExecutionError) as caught:
+        # A child in its own session must die too.
+        workspace.process.exec("setsid sleep 300 & sleep 300", timeout=1)
+    assert caught.value.timed_out
+    # Killed processes may linger as zombies for up to a second until the agent (PID 1) reaps them.
+    left = workspace.process.exec("ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 == \"sleep\"' | wc -l")
+    assert left.result.strip() == "0"
+
+
+def test_code_run_params_and_stdin(workspace: Workspace) -> None:
+    code = "import os, sys\nprint(sys.argv[1:], os.environ['MODE'], input())"
+    response = workspace.process.code_run(
+        code, params=CodeRunParams(argv=["a", "b c"], env={"MODE": "x"}), input="fed\n"
+    )
+    assert response.result == "['a', 'b c'] x fed\n"
+
+
+def test_stdin_is_closed_so_reads_do_not_hang(workspace: Workspace) -> None:
+    response = workspace.process.exec("cat; echo done", timeout=10)
+    assert response.result == "done\n"
+
+
+def test_background_processes_do_not_hold_the_response(workspace: Workspace) -> None:
+    response = workspace.process.exec("sleep 60 & echo started", timeout=10)
+    assert response.result == "started\n"
+
+
+def test_bad_exec_input(workspace: Workspace) -> None:
+    with pytest.raises(DaytonaBadRequestError, match="working directory does not exist"):
+        workspace.process.exec("ls", cwd="/no/such/dir")
+    with pytest.raises(DaytonaBadRequestError, match="command must not be empty"):
+        workspace.process.exec("  ")
+
+
+def test_large_output_is_returned_whole(workspace: Workspace) -> None:
+    response = workspace.process.exec("head -c 3000000 /dev/zero | tr '\\0' a")
+    assert len(response.stdout) == 3_000_000

@@ -1,0 +1,135 @@
+"""The API in-process (httpx ASGI transport) over a stand-in runtime: auth, error shape, bootstrap.
+
+The runtime here is a fake because these tests are about the HTTP layer; the integration tests run
+the same routes against real Docker.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from daytona_server.api.app import create_app
+from daytona_server.config import Settings
+from daytona_server.main import bootstrap
+from daytona_server.runner.base import ContainerStatus, SandboxSpec
+
+
+class StubRuntime:
+    """Keeps containers in a dict; enough for the API's bookkeeping, runs nothing."""
+
+    def __init__(self) -> None:
+        self.containers: dict[str, bool] = {}
+
+    def image_exists(self, image: str) -> bool:
+        return image.startswith("daytona-sandbox")
+
+    def create(self, spec: SandboxSpec) -> str:
+        self.containers[spec.sandbox_id] = False
+        return f"c-{spec.sandbox_id}"
+
+    def start(self, sandbox_id: str) -> None:
+        self.containers[sandbox_id] = True
+
+    def stop(self, sandbox_id: str) -> None:
+        self.containers[sandbox_id] = False
+
+    def remove(self, sandbox_id: str) -> None:
+        self.containers.pop(sandbox_id, None)
+
+    def status(self, sandbox_id: str) -> ContainerStatus:
+        running = self.containers.get(sandbox_id)
+        return ContainerStatus(exists=running is not None, running=bool(running))
+
+    def agent_socket(self, sandbox_id: str) -> Path:
+        return Path("/nonexistent") / sandbox_id
+
+    def list_sandbox_ids(self) -> list[str]:
+        return list(self.containers)
+
+
+KEY = "dtn_unit_test_key"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", bootstrap_api_key=KEY)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    bootstrap(settings)
+    app = create_app(settings, StubRuntime())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test/api", headers={"Authorization": f"Bearer {KEY}"}
+    ) as http:
+        yield http
+
+
+def assert_error_shape(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"statusCode", "message", "error"}
+    assert body["statusCode"] == status and body["message"]
+    return str(body["message"])
+
+
+async def test_every_documented_route_refuses_a_missing_or_wrong_key(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    routes = [(method.upper(), path) for path, item in spec["paths"].items() for method in item]
+    assert ("POST", "/api/workspace") in routes and (
+        "POST",
+        "/api/toolbox/{workspace_id}/toolbox/process/execute",
+    ) in routes
+    for method, path in routes:
+        if path == "/api/health":
+            continue
+        url = path.removeprefix("/api").replace("{workspace_id}", "w").replace("{interval}", "5").replace("{path}", "x")
+        for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}):
+            response = await client.request(method, url, headers=headers)
+            assert_error_shape(response, 401)
+
+
+async def test_create_get_list_stop_start_delete(client: httpx.AsyncClient) -> None:
+    created = (await client.post("/workspace", json={"id": "w1", "labels": {"a": "b"}, "class": "medium"})).json()
+    assert created["state"] == "started"
+    assert (created["cpu"], created["memory"], created["disk"]) == (2, 4, 20)
+    assert '"state": "started"' in created["info"]["providerMetadata"]
+    assert [w["id"] for w in (await client.get("/workspace")).json()] == ["w1"]
+    assert (await client.post("/workspace/w1/stop")).status_code == 200
+    assert (await client.get("/workspace/w1")).json()["state"] == "stopped"
+    message = assert_error_shape(await client.post("/workspace/w1/stop"), 409)
+    assert message == "cannot stop sandbox w1: it is stopped; it is already stopped"
+    assert_error_shape(await client.post("/toolbox/w1/toolbox/process/execute", json={"command": "id"}), 409)
+    assert (await client.post("/workspace/w1/start")).status_code == 200
+    assert (await client.delete("/workspace/w1")).status_code == 200
+    assert_error_shape(await client.get("/workspace/w1"), 404)
+
+
+async def test_bad_inputs_are_4xx_with_messages(client: httpx.AsyncClient) -> None:
+    assert "target" in assert_error_shape(await client.post("/workspace", json={"target": "moon"}), 400)
+    assert "JSON" in assert_error_shape(
+        await client.post("/workspace", content=b"[", headers={"Content-Type": "application/json"}), 400
+    )
+    assert "labels" in assert_error_shape(await client.get("/workspace", params={"labels": "not-json"}), 400)
+    await client.post("/workspace", json={"id": "w2"})
+    assert_error_shape(await client.post("/workspace", json={"id": "w2"}), 409)
+    assert_error_shape(await client.post("/workspace/w2/autostop/-1"), 400)
+    assert_error_shape(await client.get("/no/such/route"), 404)
+
+
+def test_first_start_makes_an_admin_key_stored_only_as_a_hash(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    key = bootstrap(settings)
+    assert key and key.startswith("dtn_") and len(key) > 40
+    assert settings.api_key_file.read_text().strip() == key
+    assert stat.S_IMODE(settings.api_key_file.stat().st_mode) == 0o600
+    assert bootstrap(settings) is None  # only once
+    dump = "\n".join(sqlite3.connect(settings.data_dir / "daytona.db").iterdump())
+    assert key not in dump
