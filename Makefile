@@ -51,6 +51,7 @@ $(OFFICIAL_VENV)/.installed:
 official-sdk: $(OFFICIAL_VENV)/.installed
 
 test: image official-sdk lint
+	@WITH_TEST_DEPS=1 ./scripts/ensure-docker.sh
 	$(VENV)/bin/pytest -q
 
 bench: image
