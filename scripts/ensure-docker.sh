@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure what the server needs on the host is there: Docker's engine (Debian's docker.io),
-# debootstrap (to build the default image without a registry) and a running dockerd.
+# debootstrap (to build the default image without a registry), zstd (archives) and a running dockerd.
 set -euo pipefail
 
 SUDO=""
@@ -9,6 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 # The test suite also runs the database layer against a real PostgreSQL server it starts itself.
 if [ "${WITH_TEST_DEPS:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

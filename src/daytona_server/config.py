@@ -45,8 +45,14 @@ class Settings:
     default_memory_gb: int = 2
     default_disk_gb: int = 10
     default_auto_stop_minutes: int = 15
+    default_auto_archive_minutes: int = 7 * 24 * 60
+    # How often the lifecycle loop looks for idle sandboxes to stop and stopped ones to archive.
+    lifecycle_interval_s: int = 30
+    # Where archives go: file:///path (default: <data dir>/archives) or s3://bucket/prefix?endpoint=...
+    archive_url: str | None = None
     # Domain that preview links are served under: http://{port}-{id}.{preview_domain}
     preview_domain: str | None = None
+    preview_scheme: str = "http"
     build_default_image: bool = True
 
     @classmethod
@@ -65,7 +71,13 @@ class Settings:
         settings.default_auto_stop_minutes = _env_int(
             "DAYTONA_DEFAULT_AUTO_STOP_INTERVAL", settings.default_auto_stop_minutes
         )
+        settings.default_auto_archive_minutes = _env_int(
+            "DAYTONA_DEFAULT_AUTO_ARCHIVE_INTERVAL", settings.default_auto_archive_minutes
+        )
+        settings.lifecycle_interval_s = _env_int("DAYTONA_LIFECYCLE_INTERVAL", settings.lifecycle_interval_s)
+        settings.archive_url = env("DAYTONA_ARCHIVE_URL") or None
         settings.preview_domain = env("DAYTONA_PREVIEW_DOMAIN") or None
+        settings.preview_scheme = env("DAYTONA_PREVIEW_SCHEME", settings.preview_scheme)
         settings.build_default_image = env("DAYTONA_BUILD_DEFAULT_IMAGE", "1") not in ("0", "false", "no")
         return settings
 
@@ -87,9 +99,14 @@ class Settings:
         return Path(tempfile.gettempdir()) / f"daytona-{os.getuid()}-{self.server_id}"
 
     @property
+    def archive_store_url(self) -> str:
+        return self.archive_url or f"file://{self.data_dir / 'archives'}"
+
+    @property
     def api_key_file(self) -> Path:
         return self.data_dir / "admin-api-key"
 
     @property
     def node_domain(self) -> str:
-        return self.preview_domain or f"{self.host}:{self.port}"
+        # *.localhost resolves to loopback in browsers and curl, so preview links work out of the box.
+        return self.preview_domain or f"localhost:{self.port}"

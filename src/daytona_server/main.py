@@ -35,6 +35,7 @@ def bootstrap(settings: Settings) -> str | None:
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         runtime = DockerRuntime(
             settings.server_id,

@@ -53,13 +53,16 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(data_dir: Path, api_key: str, port: int | None = None) -> RunningServer:
+def start_server(
+    data_dir: Path, api_key: str, port: int | None = None, env: dict[str, str] | None = None
+) -> RunningServer:
     port = port or free_port()
     log_path = data_dir.parent / f"server-{port}.log"
     env = {
         **os.environ,
         "DAYTONA_BOOTSTRAP_API_KEY": api_key,
         "DAYTONA_SANDBOX_NETWORK": "none",
+        **(env or {}),
     }
     with log_path.open("ab") as log:
         process = subprocess.Popen(

@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..config import Settings
 from ..db.session import Database, migrate
+from ..lifecycle.policies import LifecycleLoop, reconcile
 from ..lifecycle.service import SandboxService
-from ..runner.agent_client import AgentPool
+from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
-from . import errors, toolbox, workspaces
+from ..storage import open_store
+from . import errors, preview, toolbox, workspaces
 from .deps import ServerState
 from .schemas import Health
 
@@ -25,16 +28,25 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     migrate(db.engine)
+    sandboxes = SandboxService(settings, db, runtime, open_store(settings.archive_store_url))
     state = ServerState(
         settings=settings,
         db=db,
-        sandboxes=SandboxService(settings, db, runtime),
+        sandboxes=sandboxes,
         agents=AgentPool(runtime.agent_socket),
+        preview_secret=preview.load_secret(settings.data_dir),
+    )
+    loop = LifecycleLoop(
+        sandboxes, settings.lifecycle_interval_s, lambda sandbox_id: agent_busy(runtime.agent_socket(sandbox_id))
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(reconcile, sandboxes)
+        loop.start()
         yield
+        loop.stop()
+        sandboxes.close()
         await state.agents.close()
         db.engine.dispose()
 
@@ -48,6 +60,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     )
     app.state.server = state
     errors.install(app)
+    app.add_middleware(preview.PreviewMiddleware, fastapi_app=app)
 
     api = APIRouter(prefix="/api")
 

@@ -24,6 +24,7 @@ class ServerState:
     db: Database
     sandboxes: SandboxService
     agents: AgentPool
+    preview_secret: bytes = b""
 
 
 def get_state(request: Request) -> ServerState:

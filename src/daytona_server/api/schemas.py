@@ -63,6 +63,17 @@ class CreateWorkspace(CamelModel):
     auto_stop_interval: int | None = Field(default=None, ge=0, description="Minutes idle before auto-stop; 0 = never")
 
 
+class ResizeWorkspace(CamelModel):
+    cpu: int | None = Field(default=None, ge=1, le=64)
+    memory: int | None = Field(default=None, ge=1, le=256, description="GiB")
+    disk: int | None = Field(default=None, ge=1, le=2048, description="GiB; cannot change after creation")
+
+
+class PreviewUrl(CamelModel):
+    url: str
+    token: str = Field(description="Send as X-Daytona-Preview-Token (not needed for public sandboxes)")
+
+
 class WorkspaceInfo(CamelModel):
     created: str
     name: str

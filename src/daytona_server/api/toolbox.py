@@ -7,6 +7,9 @@ endpoints in the OpenAPI spec; the catch-all forwards the rest unchanged.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +29,11 @@ _SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-leng
 
 async def forward(state: ServerState, user: CurrentUser, workspace_id: str, path: str, request: Request) -> Response:
     await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
+    return await relay(state, workspace_id, path, request)
+
+
+async def relay(state: ServerState, workspace_id: str, path: str, request: Request, track: bool = True) -> Response:
+    """Stream `request` to the agent's `/<path>` and its answer back; `track` counts it as activity."""
     client = state.agents.client(workspace_id)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP_REQUEST}
     length = request.headers.get("content-length")
@@ -38,18 +46,38 @@ async def forward(state: ServerState, user: CurrentUser, workspace_id: str, path
     upstream = client.build_request(
         request.method, "/" + path, params=request.query_params, headers=headers, content=content
     )
+    inflight = state.sandboxes.inflight if track else defaultdict(int)
+    inflight[workspace_id] += 1  # a sandbox serving a request is not idle, however long it takes
+    released = False
+
+    async def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            inflight[workspace_id] -= 1
+            await response.aclose()
+
     try:
         response = await client.send(upstream, stream=True)
     except httpx.TransportError as exc:
+        inflight[workspace_id] -= 1
         await state.agents.forget(workspace_id)
         return error_response(
             502, f"the agent of sandbox {workspace_id} did not answer ({exc.__class__.__name__}); try again"
         )
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_raw():
+                yield chunk
+        finally:  # also when the client goes away mid-stream
+            await release()
+
     return StreamingResponse(
-        response.aiter_raw(),
+        body(),
         status_code=response.status_code,
         headers={k: v for k, v in response.headers.items() if k.lower() not in _SKIP_RESPONSE},
-        background=BackgroundTask(response.aclose),
+        background=BackgroundTask(release),
     )
 
 

@@ -12,12 +12,15 @@ from fastapi.concurrency import run_in_threadpool
 from ..db.models import Sandbox
 from ..errors import BadRequest
 from .deps import CurrentUser, ServerState, State
-from .schemas import CreateWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
+from .preview import preview_token
+from .schemas import CreateWorkspace, PreviewUrl, ResizeWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 
 
-def _iso(value: datetime) -> str:
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
     # SQLite hands back naive datetimes; every time stored is UTC.
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
@@ -32,6 +35,13 @@ def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:
         "lastSnapshot": None,
         "snapshotState": None,
         "autoStopInterval": sandbox.auto_stop_interval,
+        "autoArchiveInterval": sandbox.auto_archive_interval,
+        "progress": sandbox.progress,
+        "archive": (
+            {"size": sandbox.archive_size, "sha256": sandbox.archive_sha256, "archivedAt": _iso(sandbox.archived_at)}
+            if sandbox.archive_key and sandbox.archived_at
+            else None
+        ),
         "resources": {"cpu": sandbox.cpu, "gpu": sandbox.gpu, "memory": sandbox.memory, "disk": sandbox.disk},
     }
     return Workspace(
@@ -43,7 +53,9 @@ def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:
         labels=sandbox.labels,
         public=sandbox.public,
         target=sandbox.target,
-        info=WorkspaceInfo(created=_iso(sandbox.created_at), name=sandbox.name, provider_metadata=json.dumps(metadata)),
+        info=WorkspaceInfo(
+            created=_iso(sandbox.created_at) or "", name=sandbox.name, provider_metadata=json.dumps(metadata)
+        ),
         cpu=sandbox.cpu,
         gpu=sandbox.gpu,
         memory=sandbox.memory,
@@ -96,7 +108,10 @@ async def delete_workspace(workspace_id: str, user: CurrentUser, state: State, f
     await state.agents.forget(workspace_id)
 
 
-@router.post("/{workspace_id}/start", summary="Start a stopped sandbox")
+@router.post(
+    "/{workspace_id}/start",
+    summary="Start a stopped sandbox; an archived one is restored in the background (state restoring)",
+)
 async def start_workspace(workspace_id: str, user: CurrentUser, state: State) -> None:
     await state.agents.forget(workspace_id)
     await run_in_threadpool(state.sandboxes.start, user, workspace_id)
@@ -117,3 +132,44 @@ async def replace_labels(workspace_id: str, body: WorkspaceLabels, user: Current
 @router.post("/{workspace_id}/autostop/{interval}", summary="Set the auto-stop interval (minutes, 0 = never)")
 async def set_autostop_interval(workspace_id: str, interval: int, user: CurrentUser, state: State) -> None:
     await run_in_threadpool(state.sandboxes.set_autostop, user, workspace_id, interval)
+
+
+@router.post(
+    "/{workspace_id}/archive",
+    summary="Move a stopped sandbox's changes to object storage (state archiving, then archived)",
+)
+async def archive_workspace(workspace_id: str, user: CurrentUser, state: State) -> None:
+    await run_in_threadpool(state.sandboxes.archive, user, workspace_id)
+
+
+@router.post("/{workspace_id}/resize", summary="Change CPU and memory of a stopped sandbox")
+async def resize_workspace(workspace_id: str, body: ResizeWorkspace, user: CurrentUser, state: State) -> Workspace:
+    sandbox = await run_in_threadpool(state.sandboxes.resize, user, workspace_id, body.cpu, body.memory, body.disk)
+    return to_dto(sandbox, state)
+
+
+@router.post("/{workspace_id}/autoarchive/{interval}", summary="Set the auto-archive interval (minutes, 0 = never)")
+async def set_autoarchive_interval(workspace_id: str, interval: int, user: CurrentUser, state: State) -> None:
+    await run_in_threadpool(state.sandboxes.set_autoarchive, user, workspace_id, interval)
+
+
+@router.post("/{workspace_id}/public/{is_public}", summary="Make the sandbox's preview links public or private")
+async def update_public_status(workspace_id: str, is_public: bool, user: CurrentUser, state: State) -> None:
+    await run_in_threadpool(state.sandboxes.set_public, user, workspace_id, is_public)
+
+
+@router.get(
+    "/{workspace_id}/ports/{port}/preview-url",
+    response_model=PreviewUrl,
+    response_model_by_alias=True,
+    summary="URL (and, for private sandboxes, the token) to reach a port of the sandbox",
+)
+async def get_preview_url(workspace_id: str, port: int, user: CurrentUser, state: State) -> PreviewUrl:
+    if not 1 <= port <= 65535:
+        raise BadRequest("port must be between 1 and 65535")
+    sandbox = await run_in_threadpool(state.sandboxes.get, user, workspace_id)
+    settings = state.settings
+    return PreviewUrl(
+        url=f"{settings.preview_scheme}://{port}-{sandbox.id}.{settings.node_domain}",
+        token=preview_token(state.preview_secret, sandbox.id),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -62,9 +62,17 @@ class Sandbox(Base):
     memory: Mapped[int] = mapped_column(Integer)  # GiB
     disk: Mapped[int] = mapped_column(Integer)  # GiB
     auto_stop_interval: Mapped[int] = mapped_column(Integer)  # minutes, 0 = never
+    auto_archive_interval: Mapped[int] = mapped_column(Integer, default=7 * 24 * 60)  # minutes, 0 = never
     state: Mapped[str] = mapped_column(String(32), index=True)
     error_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     container_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A long operation's progress, shown to clients while it runs ("restoring: 45% of 1.2 GB").
+    progress: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The archive in object storage, while the sandbox is archived.
+    archive_key: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    archive_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    archive_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

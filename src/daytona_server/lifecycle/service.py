@@ -1,7 +1,8 @@
 """Sandbox operations: validate, move through the state machine, drive the runtime, persist.
 
 Methods are blocking (Docker and the database are), so the API calls them from a thread pool.
-Operations on one sandbox are serialised by a per-sandbox lock.
+Operations on one sandbox are serialised by a per-sandbox lock. Long ones (archive, restore) run
+as background jobs: the call returns in the transitional state and clients poll.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import logging
 import secrets
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +24,7 @@ from ..db.models import Sandbox, User, utcnow
 from ..db.session import Database
 from ..errors import ApiError, BadRequest, Conflict, NotFound
 from ..runner.base import ImageNotFound, Runtime, RuntimeFailure, SandboxSpec
+from ..storage import ObjectStore
 from .states import IllegalTransition, State, accepts_toolbox, transition
 
 log = logging.getLogger("daytona.lifecycle")
@@ -28,26 +32,47 @@ log = logging.getLogger("daytona.lifecycle")
 ACTIVITY_RESOLUTION = timedelta(seconds=5)
 
 
+def spec_of(sandbox: Sandbox) -> SandboxSpec:
+    return SandboxSpec(
+        sandbox_id=sandbox.id,
+        image=sandbox.image,
+        os_user=sandbox.os_user,
+        env=dict(sandbox.env),
+        cpu=sandbox.cpu,
+        memory_gb=sandbox.memory,
+        disk_gb=sandbox.disk,
+        gpu=sandbox.gpu,
+    )
+
+
 class SandboxService:
-    def __init__(self, settings: Settings, db: Database, runtime: Runtime) -> None:
+    def __init__(self, settings: Settings, db: Database, runtime: Runtime, store: ObjectStore) -> None:
         self.settings = settings
         self.db = db
         self.runtime = runtime
-        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self.store = store
+        self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
+        self.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lifecycle-job")
+        # Toolbox requests being proxied right now, per sandbox: a sandbox serving one is not idle.
+        self.inflight: defaultdict[str, int] = defaultdict(int)
+
+    def lock(self, sandbox_id: str) -> threading.RLock:
+        return self._locks[sandbox_id]
 
     # -- lookups ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _find(session: Session, user: User, sandbox_id: str) -> Sandbox:
+    def find(session: Session, user: User | None, sandbox_id: str) -> Sandbox:
+        """The sandbox, as `user` may see it (None: the system itself)."""
         sandbox = session.get(Sandbox, sandbox_id)
         # Another user's sandbox is indistinguishable from a missing one.
-        if sandbox is None or (sandbox.owner_id != user.id and user.role != "admin"):
+        if sandbox is None or (user is not None and sandbox.owner_id != user.id and user.role != "admin"):
             raise NotFound(f"sandbox {sandbox_id} not found")
         return sandbox
 
     def get(self, user: User, sandbox_id: str) -> Sandbox:
         with self.db.session() as session:
-            return self._find(session, user, sandbox_id)
+            return self.find(session, user, sandbox_id)
 
     def list(self, user: User, labels: dict[str, str] | None = None) -> list[Sandbox]:
         with self.db.session() as session:
@@ -62,7 +87,7 @@ class SandboxService:
     def for_toolbox(self, user: User, sandbox_id: str) -> Sandbox:
         """The sandbox, if its toolbox can be used now; records the activity (for auto-stop)."""
         with self.db.session() as session:
-            sandbox = self._find(session, user, sandbox_id)
+            sandbox = self.find(session, user, sandbox_id)
             if not accepts_toolbox(sandbox.state):
                 raise Conflict(
                     f"sandbox {sandbox_id} is {sandbox.state}: start it first (daytona sandbox start {sandbox_id})"
@@ -74,7 +99,17 @@ class SandboxService:
                 session.commit()
             return sandbox
 
-    # -- lifecycle -------------------------------------------------------------------------------
+    def update(self, sandbox_id: str, **fields: Any) -> None:
+        """Set fields of a sandbox in a short transaction of its own (used by jobs and the loop)."""
+        with self.db.session() as session:
+            sandbox = session.get(Sandbox, sandbox_id)
+            if sandbox is None:
+                return
+            for name, value in fields.items():
+                setattr(sandbox, name, value)
+            session.commit()
+
+    # -- create ----------------------------------------------------------------------------------
 
     def create(self, user: User, request: CreateWorkspace) -> Sandbox:
         settings = self.settings
@@ -84,7 +119,7 @@ class SandboxService:
         if request.var_class is None:
             cpu, memory, disk = settings.default_cpu, settings.default_memory_gb, settings.default_disk_gb
         gpu = request.gpu or 0
-        if gpu and not getattr(self.runtime, "supports_gpu", lambda: False)():
+        if gpu and not self.runtime.supports_gpu():
             raise BadRequest(f"gpu={gpu} requested, but this runner has no GPU runtime (nvidia) configured")
         if not self.runtime.image_exists(image):
             raise BadRequest(
@@ -111,25 +146,16 @@ class SandboxService:
                 if request.auto_stop_interval is not None
                 else settings.default_auto_stop_minutes
             ),
+            auto_archive_interval=settings.default_auto_archive_minutes,
             state=State.CREATING,
         )
-        with self._locks[sandbox_id], self.db.session() as session:
+        with self.lock(sandbox_id), self.db.session() as session:
             if session.get(Sandbox, sandbox_id) is not None:
                 raise Conflict(f"sandbox {sandbox_id} already exists: choose another id or delete it first")
             session.add(sandbox)
             session.commit()
-            spec = SandboxSpec(
-                sandbox_id=sandbox_id,
-                image=image,
-                os_user=sandbox.os_user,
-                env=dict(sandbox.env),
-                cpu=sandbox.cpu,
-                memory_gb=sandbox.memory,
-                disk_gb=sandbox.disk,
-                gpu=gpu,
-            )
             try:
-                sandbox.container_id = self.runtime.create(spec)
+                sandbox.container_id = self.runtime.create(spec_of(sandbox))
                 self.runtime.start(sandbox_id)
             except (RuntimeFailure, ImageNotFound) as exc:
                 self._fail(session, sandbox, f"create failed: {exc}")
@@ -143,64 +169,140 @@ class SandboxService:
         log.warning("sandbox %s: %s", sandbox.id, reason)
         sandbox.state = State.ERROR
         sandbox.error_reason = reason
+        sandbox.progress = None
         session.commit()
 
-    def _run_transition(self, user: User, sandbox_id: str, action: str) -> Sandbox:
-        with self._locks[sandbox_id], self.db.session() as session:
-            sandbox = self._find(session, user, sandbox_id)
+    # -- transitions -----------------------------------------------------------------------------
+
+    def _begin(self, session: Session, user: User | None, sandbox_id: str, action: str) -> tuple[Sandbox, State]:
+        sandbox = self.find(session, user, sandbox_id)
+        try:
+            during, after = transition(sandbox_id, sandbox.state, action)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc)) from None
+        sandbox.state = during
+        session.commit()
+        return sandbox, after
+
+    def start(self, user: User | None, sandbox_id: str) -> Sandbox:
+        """Start a stopped sandbox, or begin restoring an archived one (state restoring)."""
+        with self.lock(sandbox_id), self.db.session() as session:
+            sandbox = self.find(session, user, sandbox_id)
+            if sandbox.state == State.ARCHIVED or (
+                sandbox.state == State.ERROR and sandbox.archive_key and not self.runtime.status(sandbox_id).exists
+            ):
+                if sandbox.state == State.ERROR:
+                    sandbox.state = State.ARCHIVED  # a failed restore is tried again from its archive
+                from .archiver import Archiver
+
+                sandbox, _ = self._begin(session, user, sandbox_id, "restore")
+                sandbox.progress = "restoring: queued"
+                sandbox.error_reason = None
+                session.commit()
+                self.jobs.submit(Archiver(self).restore, sandbox_id)
+                return sandbox
+            sandbox, after = self._begin(session, user, sandbox_id, "start")
             try:
-                during, after = transition(sandbox_id, sandbox.state, action)
-            except IllegalTransition as exc:
-                raise Conflict(str(exc)) from None
-            sandbox.state = during
-            session.commit()
-            try:
-                if action == "start":
-                    self.runtime.start(sandbox_id)
-                elif action == "stop":
-                    self.runtime.stop(sandbox_id)
+                if not self.runtime.status(sandbox_id).exists:
+                    raise RuntimeFailure("its container is gone and there is no archive to restore it from")
+                self.runtime.start(sandbox_id)
             except RuntimeFailure as exc:
-                self._fail(session, sandbox, f"{action} failed: {exc}")
-                raise ApiError(500, f"sandbox {sandbox_id} failed to {action}: {exc}") from None
+                self._fail(session, sandbox, f"start failed: {exc}")
+                raise ApiError(500, f"sandbox {sandbox_id} failed to start: {exc}") from None
             sandbox.state = after
             sandbox.error_reason = None
             sandbox.last_activity_at = utcnow()
             session.commit()
             return sandbox
 
-    def start(self, user: User, sandbox_id: str) -> Sandbox:
-        return self._run_transition(user, sandbox_id, "start")
-
-    def stop(self, user: User, sandbox_id: str) -> Sandbox:
-        return self._run_transition(user, sandbox_id, "stop")
-
-    def delete(self, user: User, sandbox_id: str) -> None:
-        with self._locks[sandbox_id], self.db.session() as session:
-            sandbox = self._find(session, user, sandbox_id)
-            transition(sandbox_id, sandbox.state, "destroy")
-            sandbox.state = State.DESTROYING
+    def stop(self, user: User | None, sandbox_id: str) -> Sandbox:
+        with self.lock(sandbox_id), self.db.session() as session:
+            sandbox, after = self._begin(session, user, sandbox_id, "stop")
+            try:
+                self.runtime.stop(sandbox_id)
+            except RuntimeFailure as exc:
+                self._fail(session, sandbox, f"stop failed: {exc}")
+                raise ApiError(500, f"sandbox {sandbox_id} failed to stop: {exc}") from None
+            sandbox.state = after
+            sandbox.error_reason = None
+            sandbox.last_activity_at = utcnow()
             session.commit()
+            return sandbox
+
+    def archive(self, user: User | None, sandbox_id: str) -> Sandbox:
+        """Begin moving a stopped sandbox's changes to object storage (state archiving)."""
+        from .archiver import Archiver
+
+        with self.lock(sandbox_id), self.db.session() as session:
+            sandbox, _ = self._begin(session, user, sandbox_id, "archive")
+            sandbox.progress = "archiving: queued"
+            sandbox.error_reason = None
+            session.commit()
+        self.jobs.submit(Archiver(self).archive, sandbox_id)
+        return sandbox
+
+    def resize(self, user: User, sandbox_id: str, cpu: int | None, memory: int | None, disk: int | None) -> Sandbox:
+        with self.lock(sandbox_id), self.db.session() as session:
+            current = self.find(session, user, sandbox_id)
+            if disk is not None and disk != current.disk:
+                raise BadRequest(
+                    "disk cannot be changed after creation: create a new sandbox with the disk size you need"
+                )
+            sandbox, after = self._begin(session, user, sandbox_id, "resize")
+            new_cpu, new_memory = cpu or sandbox.cpu, memory or sandbox.memory
+            try:
+                self.runtime.update_resources(sandbox_id, new_cpu, new_memory)
+            except RuntimeFailure as exc:
+                sandbox.state = State.STOPPED
+                session.commit()
+                raise ApiError(500, f"sandbox {sandbox_id} could not be resized: {exc}") from None
+            sandbox.cpu, sandbox.memory, sandbox.state = new_cpu, new_memory, after
+            session.commit()
+            return sandbox
+
+    def delete(self, user: User | None, sandbox_id: str) -> None:
+        with self.lock(sandbox_id), self.db.session() as session:
+            sandbox, _ = self._begin(session, user, sandbox_id, "destroy")
             try:
                 self.runtime.remove(sandbox_id)
             except RuntimeFailure as exc:
                 self._fail(session, sandbox, f"delete failed: {exc}")
                 raise ApiError(500, f"sandbox {sandbox_id} could not be deleted: {exc}") from None
+            archive_key = sandbox.archive_key
             session.delete(sandbox)
             session.commit()
+        if archive_key:
+            try:
+                self.store.delete(archive_key)
+            except Exception as exc:  # the sandbox is gone; a leftover object is only a cost
+                log.warning("sandbox %s: could not delete archive %s: %s", sandbox_id, archive_key, exc)
         self._locks.pop(sandbox_id, None)
 
-    def set_labels(self, user: User, sandbox_id: str, labels: dict[str, str]) -> Sandbox:
+    # -- settings --------------------------------------------------------------------------------
+
+    def set_fields(self, user: User, sandbox_id: str, **fields: Any) -> Sandbox:
         with self.db.session() as session:
-            sandbox = self._find(session, user, sandbox_id)
-            sandbox.labels = dict(labels)
+            sandbox = self.find(session, user, sandbox_id)
+            for name, value in fields.items():
+                setattr(sandbox, name, value)
             session.commit()
             return sandbox
+
+    def set_labels(self, user: User, sandbox_id: str, labels: dict[str, str]) -> Sandbox:
+        return self.set_fields(user, sandbox_id, labels=dict(labels))
 
     def set_autostop(self, user: User, sandbox_id: str, minutes: int) -> Sandbox:
         if minutes < 0:
             raise BadRequest("auto-stop interval must be 0 (never) or a positive number of minutes")
-        with self.db.session() as session:
-            sandbox = self._find(session, user, sandbox_id)
-            sandbox.auto_stop_interval = minutes
-            session.commit()
-            return sandbox
+        return self.set_fields(user, sandbox_id, auto_stop_interval=minutes, last_activity_at=utcnow())
+
+    def set_autoarchive(self, user: User, sandbox_id: str, minutes: int) -> Sandbox:
+        if minutes < 0:
+            raise BadRequest("auto-archive interval must be 0 (never) or a positive number of minutes")
+        return self.set_fields(user, sandbox_id, auto_archive_interval=minutes)
+
+    def set_public(self, user: User, sandbox_id: str, public: bool) -> Sandbox:
+        return self.set_fields(user, sandbox_id, public=public)
+
+    def close(self) -> None:
+        self.jobs.shutdown(wait=False, cancel_futures=True)

@@ -11,12 +11,18 @@ class State(StrEnum):
     STARTED = "started"
     STOPPING = "stopping"
     STOPPED = "stopped"
+    RESIZING = "resizing"
     ARCHIVING = "archiving"
     ARCHIVED = "archived"
     RESTORING = "restoring"
     DESTROYING = "destroying"
     DESTROYED = "destroyed"
     ERROR = "error"
+
+
+TRANSITIONAL = frozenset(
+    {State.CREATING, State.STARTING, State.STOPPING, State.RESIZING, State.ARCHIVING, State.RESTORING, State.DESTROYING}
+)
 
 
 class IllegalTransition(Exception):
@@ -29,13 +35,21 @@ class IllegalTransition(Exception):
 ACTIONS: dict[str, tuple[frozenset[State], State, State]] = {
     "create": (frozenset(), State.CREATING, State.STARTED),
     "start": (frozenset({State.STOPPED, State.ERROR}), State.STARTING, State.STARTED),
+    "restore": (frozenset({State.ARCHIVED}), State.RESTORING, State.STARTED),
     "stop": (frozenset({State.STARTED}), State.STOPPING, State.STOPPED),
-    "destroy": (frozenset(set(State) - {State.DESTROYED}), State.DESTROYING, State.DESTROYED),
+    "resize": (frozenset({State.STOPPED}), State.RESIZING, State.STOPPED),
+    "archive": (frozenset({State.STOPPED}), State.ARCHIVING, State.ARCHIVED),
+    "destroy": (frozenset(set(State) - {State.DESTROYED, State.DESTROYING}), State.DESTROYING, State.DESTROYED),
 }
 
 HINTS: dict[tuple[str, State], str] = {
     ("start", State.STARTED): "it is already running",
     ("stop", State.STOPPED): "it is already stopped",
+    ("stop", State.ARCHIVED): "it is already stopped (and archived)",
+    ("archive", State.STARTED): "stop it first",
+    ("archive", State.ARCHIVED): "it is already archived",
+    ("resize", State.STARTED): "stop it first",
+    ("resize", State.ARCHIVED): "start it, stop it, then resize",
 }
 
 
@@ -45,7 +59,7 @@ def transition(sandbox_id: str, state: str, action: str) -> tuple[State, State]:
     current = State(state)
     if current not in allowed:
         hint = HINTS.get((action, current), "")
-        if not hint and current in (State.CREATING, State.STARTING, State.STOPPING, State.DESTROYING):
+        if not hint and current in TRANSITIONAL:
             hint = "wait until it finishes and try again"
         raise IllegalTransition(sandbox_id, current.value, action, hint)
     return during, after

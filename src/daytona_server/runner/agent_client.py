@@ -33,3 +33,15 @@ class AgentPool:
     async def close(self) -> None:
         for sandbox_id in list(self._clients):
             await self.forget(sandbox_id)
+
+
+def agent_busy(socket_path: Path) -> bool:
+    """Whether the agent reports work in progress (session commands running). Unknown counts as idle."""
+    try:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), timeout=2.0) as client:
+            response = client.get("http://agent/activity")
+    except httpx.HTTPError:
+        return False
+    if response.status_code != 200:
+        return False
+    return bool(response.json().get("busy"))

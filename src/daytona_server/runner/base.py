@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class RuntimeFailure(Exception):
@@ -65,3 +66,17 @@ class Runtime(Protocol):
     def list_sandbox_ids(self) -> list[str]:
         """Ids of every sandbox container of this server known to the runtime."""
         ...
+
+    def export_changes(
+        self, sandbox_id: str, out: BinaryIO, progress: Callable[[int], None] | None = None
+    ) -> tuple[str, int]:
+        """Write the stopped sandbox's own changes against its image to `out`; return (sha256, size)."""
+        ...
+
+    def import_changes(self, sandbox_id: str, archive: Path, progress: Callable[[int], None] | None = None) -> None:
+        """Put archived changes into a created, not yet started, container."""
+        ...
+
+    def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None: ...
+
+    def supports_gpu(self) -> bool: ...

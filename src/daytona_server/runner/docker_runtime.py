@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import docker
 import docker.errors
@@ -16,6 +17,7 @@ from docker.types import DeviceRequest
 
 import daytona_agent
 
+from . import changes
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 
 LABEL_MANAGED = "io.daytona.managed"
@@ -70,6 +72,8 @@ class DockerRuntime:
             ) from None
         self.network = self._pick_network(network)
         self.agent_source = Path(daytona_agent.__file__).resolve().parent
+        # Disk quotas need overlay2 on xfs with pquota; learnt on the first create.
+        self.disk_quota_supported: bool | None = None
 
     def _pick_network(self, network: str) -> str:
         if network != "auto":
@@ -95,7 +99,12 @@ class DockerRuntime:
         try:
             return self.client.containers.get(self.container_name(sandbox_id))
         except docker.errors.NotFound:
-            return None
+            pass
+        # Not under its usual name (made by hand, or by an older version): find it by its labels.
+        found = self.client.containers.list(
+            all=True, filters={"label": [f"{LABEL_SERVER}={self.server_id}", f"{LABEL_SANDBOX}={sandbox_id}"]}
+        )
+        return found[0] if found else None
 
     # -- images ---------------------------------------------------------------------------------
 
@@ -119,38 +128,49 @@ class DockerRuntime:
         kwargs: dict[str, Any] = {}
         if spec.gpu:
             kwargs["device_requests"] = [DeviceRequest(count=spec.gpu, capabilities=[["gpu"]])]
+        if self.disk_quota_supported is not False:
+            kwargs["storage_opt"] = {"size": f"{spec.disk_gb}G"}
         try:
-            container = self.client.containers.create(
-                image=spec.image,
-                name=self.container_name(spec.sandbox_id),
-                hostname=spec.sandbox_id[:63],
-                entrypoint=["python3", "-I", "-B", "-c", AGENT_BOOT],
-                command=["--socket", f"{SOCKET_MOUNT}/{SOCKET_NAME}", "--user", spec.os_user],
-                user="0",
-                environment={**spec.env, "DAYTONA_SANDBOX_ID": spec.sandbox_id},
-                labels={
-                    LABEL_MANAGED: "true",
-                    LABEL_SERVER: self.server_id,
-                    LABEL_SANDBOX: spec.sandbox_id,
-                },
-                volumes={
-                    str(self.agent_source): {"bind": f"{AGENT_MOUNT}/daytona_agent", "mode": "ro"},
-                    str(socket_dir): {"bind": SOCKET_MOUNT, "mode": "rw"},
-                },
-                cap_drop=["ALL"],
-                cap_add=CAPABILITIES,
-                security_opt=["no-new-privileges:true"],
-                pids_limit=self.pids_limit,
-                nano_cpus=int(spec.cpu * 1e9),
-                mem_limit=f"{spec.memory_gb}g",
-                memswap_limit=f"{spec.memory_gb}g",
-                network_mode=self.network,
-                init=False,
-                detach=True,
-                **kwargs,
-            )
+            return self._create(spec, socket_dir, kwargs)
         except docker.errors.APIError as exc:
+            if "storage_opt" in kwargs and "storage-opt" in str(exc.explanation or exc).lower():
+                self.disk_quota_supported = False
+                kwargs.pop("storage_opt")
+                return self._create(spec, socket_dir, kwargs)
             raise RuntimeFailure(f"cannot create the container: {exc.explanation or exc}") from None
+
+    def _create(self, spec: SandboxSpec, socket_dir: Path, kwargs: dict[str, Any]) -> str:
+        container = self.client.containers.create(
+            image=spec.image,
+            name=self.container_name(spec.sandbox_id),
+            hostname=spec.sandbox_id[:63],
+            entrypoint=["python3", "-I", "-B", "-c", AGENT_BOOT],
+            command=["--socket", f"{SOCKET_MOUNT}/{SOCKET_NAME}", "--user", spec.os_user],
+            user="0",
+            environment={**spec.env, "DAYTONA_SANDBOX_ID": spec.sandbox_id},
+            labels={
+                LABEL_MANAGED: "true",
+                LABEL_SERVER: self.server_id,
+                LABEL_SANDBOX: spec.sandbox_id,
+            },
+            volumes={
+                str(self.agent_source): {"bind": f"{AGENT_MOUNT}/daytona_agent", "mode": "ro"},
+                str(socket_dir): {"bind": SOCKET_MOUNT, "mode": "rw"},
+            },
+            cap_drop=["ALL"],
+            cap_add=CAPABILITIES,
+            security_opt=["no-new-privileges:true"],
+            pids_limit=self.pids_limit,
+            nano_cpus=int(spec.cpu * 1e9),
+            mem_limit=f"{spec.memory_gb}g",
+            memswap_limit=f"{spec.memory_gb}g",
+            network_mode=self.network,
+            init=False,
+            detach=True,
+            **kwargs,
+        )
+        if "storage_opt" in kwargs:
+            self.disk_quota_supported = True
         return str(container.id)
 
     def start(self, sandbox_id: str) -> None:
@@ -218,6 +238,47 @@ class DockerRuntime:
             exit_code=state.get("ExitCode"),
             error=state.get("Error") or None,
         )
+
+    # -- changes (archive / restore) and resources ---------------------------------------------
+
+    def upper_dir(self, sandbox_id: str) -> Path:
+        """The container's own layer on the host: exactly its changes against the image."""
+        container = self._container(sandbox_id)
+        if container is None:
+            raise RuntimeFailure(f"the container of sandbox {sandbox_id} is gone")
+        driver = container.attrs.get("GraphDriver", {})
+        upper = Path(driver.get("Data", {}).get("UpperDir") or "")
+        if driver.get("Name") != "overlay2" or not str(upper) or not os.access(upper, os.R_OK | os.W_OK):
+            raise RuntimeFailure(
+                "archives need Docker's overlay2 storage driver and a server that can read /var/lib/docker"
+                f" (driver {driver.get('Name')!r}); run the server as root on the Docker host"
+            )
+        return upper
+
+    def export_changes(
+        self, sandbox_id: str, out: BinaryIO, progress: changes.Progress | None = None
+    ) -> tuple[str, int]:
+        """Write the stopped sandbox's changes (zstd tarball) to `out`; return (sha256, size)."""
+        if self.status(sandbox_id).running:
+            raise RuntimeFailure("the sandbox must be stopped before its changes are exported")
+        return changes.export_changes(self.upper_dir(sandbox_id), out, progress)
+
+    def import_changes(self, sandbox_id: str, archive: Path, progress: changes.Progress | None = None) -> None:
+        """Unpack changes into the freshly created (not started) container of `sandbox_id`."""
+        changes.import_changes(archive, self.upper_dir(sandbox_id), progress)
+
+    def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None:
+        container = self._container(sandbox_id)
+        if container is None:
+            raise RuntimeFailure(f"the container of sandbox {sandbox_id} is gone")
+        try:
+            # docker-py's update() cannot set NanoCpus, which the container was created with.
+            api: Any = self.client.api
+            memory = memory_gb * 1024**3
+            body = {"NanoCpus": int(cpu * 1e9), "Memory": memory, "MemorySwap": memory}
+            api._result(api._post_json(api._url("/containers/{0}/update", container.id), data=body), True)
+        except docker.errors.APIError as exc:
+            raise RuntimeFailure(f"cannot resize the container: {exc.explanation or exc}") from None
 
     def list_sandbox_ids(self) -> list[str]:
         containers = self.client.containers.list(

@@ -1,0 +1,116 @@
+"""Preview links: `http://{port}-{sandbox id}.{preview domain}/...` is relayed to that port inside the sandbox.
+
+The server recognises preview requests by their Host header, so it needs a wildcard DNS name (or
+`*.localhost`, which browsers resolve to loopback) pointing at it. Private sandboxes need the owner's
+API key (`Authorization: Bearer`) or the sandbox's preview token (`X-Daytona-Preview-Token` header,
+or a `DAYTONA_SANDBOX_AUTH_KEY` query parameter); public ones need nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .. import auth
+from ..db.models import Sandbox
+from ..errors import ApiError
+from .errors import error_response
+
+TOKEN_HEADER = "x-daytona-preview-token"
+TOKEN_QUERY = "DAYTONA_SANDBOX_AUTH_KEY"
+_LABEL = re.compile(r"^(?P<port>\d{1,5})-(?P<id>[A-Za-z0-9][A-Za-z0-9_.-]{0,62})$")
+
+
+def load_secret(data_dir: Path) -> bytes:
+    """The server's key for preview tokens, made once and kept 0600 in the data dir."""
+    path = data_dir / "preview-secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())
+
+
+def preview_token(secret: bytes, sandbox_id: str) -> str:
+    return hmac.new(secret, f"preview:{sandbox_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def parse_host(host: str, domain: str) -> tuple[int, str] | None:
+    """(port, sandbox id) when `host` is `{port}-{id}.{domain}`."""
+    host, domain = host.lower(), domain.lower()
+    suffix = "." + domain
+    if not host.endswith(suffix):
+        # Accept the domain with or without the server's port.
+        bare = domain.split(":")[0]
+        if not host.split(":")[0].endswith("." + bare):
+            return None
+        label = host.split(":")[0][: -len(bare) - 1]
+    else:
+        label = host[: -len(suffix)]
+    match = _LABEL.match(label)
+    if not match:
+        return None
+    return int(match["port"]), match["id"]
+
+
+class PreviewMiddleware:
+    """Routes requests whose Host names a sandbox port to that port; lets everything else through."""
+
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = self.fastapi_app.state.server
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            target = parse_host(host, state.settings.node_domain) if host else None
+            if target is not None:
+                response = await self._preview(Request(scope, receive), *target)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _preview(self, request: Request, port: int, sandbox_id: str) -> Response:
+        from .toolbox import relay
+
+        state = self.fastapi_app.state.server
+        if not 1 <= port <= 65535:
+            return error_response(400, "preview port must be between 1 and 65535")
+
+        def check() -> str | None:
+            with state.db.session() as session:
+                sandbox = session.get(Sandbox, sandbox_id)
+                if sandbox is None:
+                    return f"sandbox {sandbox_id} not found"
+                if sandbox.state != "started":
+                    return f"sandbox {sandbox_id} is {sandbox.state}: start it to use its preview links"
+                if sandbox.public:
+                    return None
+                token = request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_QUERY)
+                if token and hmac.compare_digest(token, preview_token(state.preview_secret, sandbox_id)):
+                    return None
+                bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                user = auth.authenticate(session, bearer) if bearer else None
+                if user is not None and (user.id == sandbox.owner_id or user.role == "admin"):
+                    return None
+                return "unauthorized"
+
+        problem = await run_in_threadpool(check)
+        if problem == "unauthorized":
+            return error_response(
+                401, f"sandbox {sandbox_id} is private: send its preview token ({TOKEN_HEADER}) or an API key"
+            )
+        if problem is not None:
+            return error_response(404 if "not found" in problem else 409, problem)
+        try:
+            return await relay(state, sandbox_id, f"preview/{port}{request.url.path}", request, track=False)
+        except ApiError as exc:
+            return error_response(exc.status, exc.message)
