@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh Debian/Ubuntu box:
 #   make run    install what is missing, build the default sandbox image, start the server
 #   make test   the same preparation, then lint, type check and the whole test suite
-.PHONY: run test install docker image lint format sdk-sync bench official-sdk clean
+.PHONY: run test test-ts install docker image lint format sdk-sync bench official-sdk clean
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -50,7 +50,19 @@ $(OFFICIAL_VENV)/.installed:
 
 official-sdk: $(OFFICIAL_VENV)/.installed
 
-test: image official-sdk lint
+# The TypeScript SDK (sdk/typescript): install its dev dependencies when missing, build it, and run
+# its tests against a real server (Node.js 20+).
+TS_SDK := sdk/typescript
+
+$(TS_SDK)/node_modules/.package-lock.json: $(TS_SDK)/package.json $(TS_SDK)/package-lock.json
+	@command -v npm >/dev/null && node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' \
+		|| { echo "error: Node.js 20+ and npm are required for the TypeScript SDK (https://nodejs.org)"; exit 1; }
+	cd $(TS_SDK) && npm ci --no-audit --no-fund
+
+test-ts: image $(TS_SDK)/node_modules/.package-lock.json
+	cd $(TS_SDK) && npm test
+
+test: image official-sdk lint test-ts
 	@WITH_TEST_DEPS=1 ./scripts/ensure-docker.sh
 	$(VENV)/bin/pytest -q
 
@@ -58,4 +70,4 @@ bench: image
 	$(PY) bench/create_exec.py
 
 clean:
-	rm -rf $(VENV) $(OFFICIAL_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OFFICIAL_VENV) .pytest_cache .mypy_cache .ruff_cache $(TS_SDK)/node_modules $(TS_SDK)/dist $(TS_SDK)/build

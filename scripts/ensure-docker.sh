@@ -15,6 +15,10 @@ python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${WITH_TEST_DEPS:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi
+# ... and the web dashboard in Debian's Chromium, driven by Playwright (never `playwright install`).
+if [ "${WITH_TEST_DEPS:-0}" = 1 ] && ! [ -x /usr/bin/chromium ]; then
+  missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo ">> installing ${missing[*]} (Debian packages)"
   $SUDO apt-get update -qq

@@ -7,6 +7,7 @@ python scripts/gen_sync_sdk.py --check  # fail when _sync is out of date (run by
 from __future__ import annotations
 
 import filecmp
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,10 +23,17 @@ REPLACEMENTS = {
     "AsyncDaytona": "Daytona",
     "AsyncWorkspace": "Workspace",
     "AsyncProcess": "Process",
+    "AsyncLspServer": "LspServer",
+    "AsyncFileSystem": "FileSystem",
+    "AsyncGit": "Git",
+    "AsyncImages": "Images",
     "AsyncHttp": "SyncHttp",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
     "aclose": "close",
+    "aread": "read",
+    "aiter_bytes": "iter_bytes",
+    "aiter_lines": "iter_lines",
     "asyncio": "time",
     "_async": "_sync",
 }
@@ -49,6 +57,12 @@ def generate(out_dir: Path) -> list[Path]:
             lines.append(line)
         target.write_text(HEADER + "".join(lines))
         outputs.append(target)
+    # Renaming can unsort imports and change line lengths: let ruff tidy the output.
+    ruff = str(Path(sys.executable).parent / "ruff")
+    config = ["--config", str(ROOT / "pyproject.toml")]
+    names = [str(p) for p in outputs]
+    subprocess.run([ruff, "check", *config, "--select", "I", "--fix", "--quiet", *names], check=False)
+    subprocess.run([ruff, "format", *config, "--quiet", *names], check=True)
     return outputs
 
 

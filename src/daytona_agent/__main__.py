@@ -5,19 +5,40 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 from typing import Any, List, Optional
 
 from . import children
 from .app import build_router
 from .http import serve
-from .users import ensure_user
+from .process import user_env
+from .users import OsUser, ensure_user
+
+ENTRYPOINT_LOG = "/var/log/daytona-entrypoint.log"
+
+
+def start_entrypoint(command: str, user: OsUser) -> None:
+    """Run the image's entrypoint in the background as the sandbox user; its output goes to a log."""
+    with open(ENTRYPOINT_LOG, "ab") as log:
+        os.chown(ENTRYPOINT_LOG, user.uid, user.gid)
+        kwargs = {"user": user.uid, "group": user.gid, "extra_groups": user.groups} if user.uid else {}
+        children.spawn(
+            ["/bin/sh", "-c", command],
+            cwd=user.home,
+            env=user_env(user),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            **kwargs,
+        )
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="daytona-agent")
     parser.add_argument("--socket", required=True, help="unix socket to listen on")
     parser.add_argument("--user", default="daytona", help="OS user that toolbox processes run as")
+    parser.add_argument("--entrypoint", default=None, help="command the image runs in the background at start")
     args = parser.parse_args(argv)
 
     def on_term(signum: int, frame: Any) -> None:
@@ -29,6 +50,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     signal.signal(signal.SIGINT, on_term)
     children.start_reaper()
     user = ensure_user(args.user)
+    if args.entrypoint:
+        start_entrypoint(args.entrypoint, user)
     os.makedirs(os.path.dirname(args.socket), exist_ok=True)
     sys.stderr.write("daytona-agent: serving on %s as user %s\n" % (args.socket, user.name))
     sys.stderr.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from . import __version__, process
+from . import __version__, fs, git, lsp, preview, process, session_routes
 from .http import Request, Response, Router
 from .users import OsUser
 
@@ -22,4 +22,9 @@ def build_router(user: OsUser) -> Router:
 
     router.route("POST", "/process/execute")(process.execute_handler(user))
     router.route("POST", "/process/code-run")(process.code_run_handler(user))
+    session_routes.install(router, user)
+    preview.register(router)
+    lsp.register(router, user)
+    fs.register(router, user)
+    git.register(router, user)
     return router

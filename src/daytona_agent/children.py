@@ -17,12 +17,27 @@ _lock = threading.Lock()
 _tracked: Set[int] = set()
 
 
+# The kernel's OOM killer picks the process with the highest score first: the user's processes get
+# the highest (raising a score needs no capability), so a memory hog dies before the agent does.
+USER_OOM_SCORE_ADJ = 1000
+
+
 def spawn(args: List[str], **kwargs: Any) -> subprocess.Popen:
     """Start a child in its own session (so it can be killed as a group) and track it."""
     with _lock:
         proc = subprocess.Popen(args, start_new_session=True, **kwargs)
         _tracked.add(proc.pid)
+    set_oom_score_adj(proc.pid, USER_OOM_SCORE_ADJ)
     return proc
+
+
+def set_oom_score_adj(pid: int, value: int) -> None:
+    """Best effort: a process that already exited, or a kernel without the file, is fine."""
+    try:
+        with open("/proc/%d/oom_score_adj" % pid, "w") as fh:
+            fh.write(str(value))
+    except OSError:
+        pass
 
 
 def release(proc: subprocess.Popen) -> None:
@@ -33,7 +48,12 @@ def release(proc: subprocess.Popen) -> None:
 
 def _scan() -> Dict[int, Tuple[bytes, int]]:
     """Map every visible pid to (state, parent pid), read from /proc."""
-    found: Dict[int, Tuple[bytes, int]] = {}
+    return {pid: (state, parent) for pid, (state, parent, _) in _scan_sessions().items()}
+
+
+def _scan_sessions() -> Dict[int, Tuple[bytes, int, int]]:
+    """Map every visible pid to (state, parent pid, session id), read from /proc."""
+    found: Dict[int, Tuple[bytes, int, int]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -44,7 +64,7 @@ def _scan() -> Dict[int, Tuple[bytes, int]]:
             continue
         # The command name may hold spaces and parentheses: fields start after the last ')'.
         fields = data[data.rfind(b")") + 2 :].split()
-        found[int(name)] = (fields[0], int(fields[1]))
+        found[int(name)] = (fields[0], int(fields[1]), int(fields[3]))
     return found
 
 
@@ -73,6 +93,29 @@ def kill_tree(pid: int) -> None:
             os.kill(target, signal.SIGKILL)
         except OSError:
             pass
+
+
+def child_pids(pid: int) -> List[int]:
+    """The direct children of `pid`."""
+    return [child for child, (_, parent) in _scan().items() if parent == pid]
+
+
+def kill_sessions(session_ids: Set[int], roots: List[int]) -> None:
+    """SIGKILL every process in the given sessions and every descendant of `roots`.
+
+    Two passes: a process forked while the first pass ran (a fork bomb) is caught by the second.
+    """
+    for _ in range(2):
+        victims = set(roots)
+        for pid in roots:
+            victims.update(descendants(pid))
+        victims.update(pid for pid, (_, _, sid) in _scan_sessions().items() if sid in session_ids)
+        victims.discard(os.getpid())
+        for target in victims:
+            try:
+                os.kill(target, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 def reap_orphans() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import socketserver
 import stat
@@ -15,8 +16,8 @@ import sys
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Dict, Iterable, Optional, Tuple
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class HttpError(Exception):
@@ -35,7 +36,13 @@ class Request:
         self.query = query
         self.headers = headers
         self._rfile = rfile
-        self._remaining = int(headers.get("Content-Length") or 0)
+        # Bodies come with a Content-Length or, streamed by the proxy, chunked.
+        self._chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
+        self._remaining = 0 if self._chunked else int(headers.get("Content-Length") or 0)
+        self._chunk_left = 0
+        self._chunks_done = not self._chunked
+        self.malformed = False  # a broken chunked body: the connection cannot be reused
+        self.params: Dict[str, str] = {}
 
     def arg(self, name: str, default: Optional[str] = None) -> Optional[str]:
         values = self.query.get(name)
@@ -43,6 +50,8 @@ class Request:
 
     def read(self, size: int = -1) -> bytes:
         """Read up to `size` bytes of the body (all of it when -1)."""
+        if self._chunked:
+            return self._read_chunked(size)
         if self._remaining <= 0:
             return b""
         if size < 0 or size > self._remaining:
@@ -50,6 +59,50 @@ class Request:
         data = self._rfile.read(size)
         self._remaining -= len(data)
         return data
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole body arrived (False when the sender went away or broke the framing)."""
+        if self._chunked:
+            return self._chunks_done and not self.malformed
+        return self._remaining <= 0
+
+    def _read_chunked(self, size: int) -> bytes:
+        parts = []
+        while not self._chunks_done and size != 0:
+            if self._chunk_left == 0:
+                self._next_chunk()
+                continue
+            want = self._chunk_left if size < 0 else min(size, self._chunk_left)
+            data = self._rfile.read(want)
+            if not data:
+                self._broken()
+                break
+            self._chunk_left -= len(data)
+            if self._chunk_left == 0 and self._rfile.readline(3) != b"\r\n":
+                self._broken()
+            parts.append(data)
+            if size > 0:
+                size -= len(data)
+        return b"".join(parts)
+
+    def _next_chunk(self) -> None:
+        line = self._rfile.readline(1024)
+        try:
+            self._chunk_left = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            self._broken()
+            return
+        if self._chunk_left < 0:
+            self._broken()
+        elif self._chunk_left == 0:
+            while self._rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                pass  # trailer fields: ignored
+            self._chunks_done = True
+
+    def _broken(self) -> None:
+        self._chunks_done = True
+        self.malformed = True
 
     def json(self) -> Dict[str, Any]:
         raw = self.read()
@@ -96,23 +149,42 @@ def error_body(status: int, message: str) -> Dict[str, Any]:
 
 
 class Router:
+    """Routes by method and path; `{name}` matches one path segment, `{name:path}` the rest.
+
+    Matched values are in `request.params`.
+    """
+
     def __init__(self) -> None:
         self.routes: Dict[Tuple[str, str], Handler] = {}
+        self.patterns: List[Tuple[str, Pattern[str], Handler]] = []
 
     def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
         def register(func: Handler) -> Handler:
-            self.routes[(method, path)] = func
+            if "{" in path:
+                regex = re.sub(r"\{(\w+):path\}", r"(?P<\1>.*)", path)
+                regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
+                self.patterns.append((method, re.compile("^" + regex + "$"), func))
+            else:
+                self.routes[(method, path)] = func
             return func
 
         return register
 
     def dispatch(self, request: Request) -> Response:
         handler = self.routes.get((request.method, request.path))
-        if handler is None:
-            if any(p == request.path for (_, p) in self.routes):
-                raise HttpError(405, "method %s not allowed on %s" % (request.method, request.path))
-            raise HttpError(404, "no such toolbox endpoint: %s %s" % (request.method, request.path))
-        return handler(request)
+        if handler is not None:
+            return handler(request)
+        path_known = any(p == request.path for (_, p) in self.routes)
+        for method, pattern, func in self.patterns:
+            match = pattern.match(request.path)
+            if match:
+                if method == request.method:
+                    request.params = {k: unquote(v) for k, v in match.groupdict().items()}
+                    return func(request)
+                path_known = True
+        if path_known:
+            raise HttpError(405, "method %s not allowed on %s" % (request.method, request.path))
+        raise HttpError(404, "no such toolbox endpoint: %s %s" % (request.method, request.path))
 
 
 def _make_handler(router: Router) -> type:
@@ -138,6 +210,8 @@ def _make_handler(router: Router) -> type:
                 response = Response(500, error_body(500, "agent error: %s" % exc))
             # Unread body bytes would corrupt the next request on this keep-alive connection.
             request.drain()
+            if request.malformed:
+                self.close_connection = True
             self._send(response)
 
         def _send(self, response: Response) -> None:
@@ -164,7 +238,7 @@ def _make_handler(router: Router) -> type:
             self.wfile.write(payload)
             self.wfile.flush()
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
 
     return AgentRequestHandler
 

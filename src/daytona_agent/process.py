@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
+import queue
 import selectors
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
 from . import children
 from .http import HttpError, Request, Response
@@ -24,15 +27,21 @@ DRAIN_AFTER_EXIT_S = 0.1
 
 
 class _Capture:
-    """Collects stdout, stderr and both interleaved in arrival order, each capped."""
+    """Collects stdout, stderr and both interleaved in arrival order, each capped.
 
-    def __init__(self, limit: int) -> None:
+    `listener`, when given, also receives every piece as it arrives (streamed responses).
+    """
+
+    def __init__(self, limit: int, listener: Optional[Callable[[str, bytes], None]] = None) -> None:
         self.limit = limit
+        self.listener = listener
         self.parts: Dict[str, List[bytes]] = {"stdout": [], "stderr": [], "combined": []}
         self.sizes: Dict[str, int] = {"stdout": 0, "stderr": 0, "combined": 0}
         self.truncated: Dict[str, bool] = {"stdout": False, "stderr": False, "combined": False}
 
     def add(self, stream: str, data: bytes) -> None:
+        if self.listener is not None:
+            self.listener(stream, data)
         for key in (stream, "combined"):
             room = self.limit - self.sizes[key]
             if room <= 0:
@@ -77,6 +86,14 @@ def run(
     stdin: Optional[bytes] = None,
 ) -> Dict[str, Any]:
     """Run `argv` as `user`; return exit code, combined output and separate stdout/stderr."""
+    proc = start(argv, user, cwd, env, stdin is not None)
+    return collect(proc, _Capture(MAX_OUTPUT_BYTES), timeout, stdin)
+
+
+def start(
+    argv: List[str], user: OsUser, cwd: Optional[str], env: Optional[Dict[str, str]], with_stdin: bool
+) -> subprocess.Popen:
+    """Spawn `argv` as `user` with piped output; bad input raises HttpError before anything runs."""
     workdir = cwd or user.home
     if not os.path.isdir(workdir):
         raise HttpError(400, "working directory does not exist: %s" % workdir)
@@ -84,22 +101,29 @@ def run(
     if os.getuid() == 0 and user.uid != 0:
         kwargs.update(user=user.uid, group=user.gid, extra_groups=user.groups)
     try:
-        proc = children.spawn(
+        return children.spawn(
             argv,
             cwd=workdir,
             env=user_env(user, env),
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             **kwargs,
         )
     except PermissionError as exc:
         raise HttpError(403, "cannot run in %s: %s" % (workdir, exc.strerror)) from None
+    except BlockingIOError:
+        raise HttpError(503, "the sandbox has reached its process limit; try again later") from None
     except OSError as exc:
         raise HttpError(400, "cannot start process: %s" % exc) from None
+
+
+def collect(
+    proc: subprocess.Popen, capture: _Capture, timeout: Optional[float], stdin: Optional[bytes] = None
+) -> Dict[str, Any]:
+    """Feed stdin, gather output until exit (or kill the tree at `timeout`), and build the result."""
     if stdin is not None:
         threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
-    capture = _Capture(MAX_OUTPUT_BYTES)
     timed_out = False
     try:
         timed_out = _pump(proc, capture, timeout)
@@ -232,14 +256,11 @@ def execute_handler(user: OsUser) -> Any:
         assert command is not None
         if not command.strip():
             raise HttpError(400, "command must not be empty")
-        result = run(
-            ["/bin/sh", "-c", command],
-            user,
-            cwd=_parse_str(body, "cwd"),
-            env=_parse_env(body.get("env")),
-            timeout=_parse_timeout(body.get("timeout")),
-        )
-        return Response(200, result)
+        argv = ["/bin/sh", "-c", command]
+        cwd, env, timeout = _parse_str(body, "cwd"), _parse_env(body.get("env")), _parse_timeout(body.get("timeout"))
+        if _wants_stream(request):
+            return streamed(start(argv, user, cwd, env, False), timeout)
+        return Response(200, run(argv, user, cwd=cwd, env=env, timeout=timeout))
 
     return handle
 
@@ -275,16 +296,100 @@ def code_run_handler(user: OsUser) -> Any:
             if os.getuid() == 0:
                 os.chown(tmpdir, user.uid, user.gid)
                 os.chown(path, user.uid, user.gid)
-            result = run(
-                [*runner, path, *argv],
-                user,
-                cwd=_parse_str(body, "cwd"),
-                env=_parse_env(body.get("env")),
-                timeout=_parse_timeout(body.get("timeout")),
-                stdin=stdin.encode() if stdin is not None else None,
-            )
+            cwd, env = _parse_str(body, "cwd"), _parse_env(body.get("env"))
+            timeout = _parse_timeout(body.get("timeout"))
+            data = stdin.encode() if stdin is not None else None
+            if _wants_stream(request):
+                # The code file must outlive the handler: the stream removes it when the run ends.
+                response = streamed(start([*runner, path, *argv], user, cwd, env, data is not None), timeout, data)
+                response.stream = _then_remove(response.stream or [], tmpdir)
+                tmpdir = ""
+                return response
+            result = run([*runner, path, *argv], user, cwd=cwd, env=env, timeout=timeout, stdin=data)
         finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            if tmpdir:
+                shutil.rmtree(tmpdir, ignore_errors=True)
         return Response(200, result)
 
     return handle
+
+
+# -- streamed responses: `?stream=true` ------------------------------------------------------------
+
+
+def _wants_stream(request: Request) -> bool:
+    value = (request.arg("stream") or "").lower()
+    if value in ("", "false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise HttpError(400, "stream must be true or false")
+
+
+def _frame(obj: Dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def streamed(proc: subprocess.Popen, timeout: Optional[float], stdin: Optional[bytes] = None) -> Response:
+    """Answer with NDJSON while `proc` runs: `{"type": "stdout"|"stderr", "data"}` lines as output
+    arrives, then `{"type": "end", "exitCode", "timedOut"}`. Nothing is kept in memory here.
+
+    A client that goes away stops the forwarding, not the command (as with a plain `execute`).
+    """
+    events: "queue.Queue[tuple]" = queue.Queue(maxsize=256)
+    gone = threading.Event()
+
+    def put(item: tuple) -> None:
+        while not gone.is_set():
+            try:
+                events.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def work() -> None:
+        try:
+            result = collect(proc, _Capture(0, lambda stream, data: put((stream, data))), timeout, stdin)
+        except Exception as exc:  # report, never leave the stream hanging
+            result = {"exitCode": -1, "timedOut": False, "error": str(exc)}
+        put(("end", result))
+
+    try:
+        threading.Thread(target=work, name="exec-stream", daemon=True).start()
+    except RuntimeError:
+        children.kill_tree(proc.pid)
+        proc.wait()
+        children.release(proc)
+        raise HttpError(503, "the sandbox has reached its process limit; try again later") from None
+
+    def frames() -> Iterator[bytes]:
+        decoders = {s: codecs.getincrementaldecoder("utf-8")("replace") for s in ("stdout", "stderr")}
+        try:
+            while True:
+                kind, payload = events.get()
+                if kind == "end":
+                    for name, decoder in decoders.items():
+                        tail = decoder.decode(b"", final=True)
+                        if tail:
+                            yield _frame({"type": name, "data": tail})
+                    end = {"type": "end", "exitCode": payload["exitCode"], "timedOut": payload["timedOut"]}
+                    if payload["timedOut"]:
+                        end["message"] = "timed out after %s seconds: process tree killed" % _fmt(timeout)
+                    if "error" in payload:
+                        end["message"] = payload["error"]
+                    yield _frame(end)
+                    return
+                text = decoders[kind].decode(payload)
+                if text:
+                    yield _frame({"type": kind, "data": text})
+        finally:
+            gone.set()
+
+    return Response(200, content_type="application/x-ndjson", stream=frames())
+
+
+def _then_remove(stream: Iterable[bytes], path: str) -> Iterator[bytes]:
+    try:
+        yield from stream
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

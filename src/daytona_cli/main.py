@@ -1,18 +1,45 @@
-"""`daytona` entry point."""
+"""`daytona` entry point. Exit codes: 0 success, 1 the operation failed, 2 usage error.
+
+Errors are one line on stderr; `--debug` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
+import sys
+import webbrowser
 from pathlib import Path
+from typing import Any
 
 import click
 
+from daytona_sdk import DaytonaError
 from daytona_server import __version__
 
+from . import account, completion, image, sandbox
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+DOCS_URL = "https://www.daytona.io/docs"
+
+
+class DaytonaGroup(click.Group):
+    """Turns SDK errors into one readable line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DaytonaError as exc:
+            if ctx.meta.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=DaytonaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-v", "--version", prog_name="daytona")
-def cli() -> None:
-    """Daytona-compatible sandboxes for AI agents: run the server, manage sandboxes."""
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Daytona-compatible sandboxes for AI agents: run the server, manage sandboxes and images."""
+    ctx.meta["debug"] = debug
 
 
 @cli.command()
@@ -45,8 +72,29 @@ def server(host: str | None, port: int | None, data_dir: Path | None) -> None:
     run_server(settings)
 
 
+@cli.command()
+def docs() -> None:
+    """Open the documentation in a browser, or print where it is."""
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    location = readme.as_uri() if readme.is_file() else DOCS_URL
+    opened = False
+    if sys.stdout.isatty():
+        try:
+            opened = webbrowser.open(location)
+        except webbrowser.Error:
+            opened = False
+    click.echo(f"{'Opened' if opened else 'Documentation'}: {location}")
+
+
+cli.add_command(account.login)
+cli.add_command(account.logout)
+cli.add_command(sandbox.sandbox)
+cli.add_command(image.image)
+cli.add_command(completion.autocomplete)
+
+
 def main() -> None:
-    cli()
+    cli(prog_name="daytona")
 
 
 if __name__ == "__main__":

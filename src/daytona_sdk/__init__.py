@@ -10,6 +10,10 @@
 """
 
 from ._async.daytona import AsyncDaytona
+from ._async.filesystem import AsyncFileSystem
+from ._async.git import AsyncGit
+from ._async.images import AsyncImages
+from ._async.lsp_server import AsyncLspServer
 from ._async.process import AsyncProcess
 from ._async.workspace import AsyncWorkspace
 from ._config import DaytonaConfig
@@ -27,18 +31,55 @@ from ._errors import (
     DaytonaTimeoutError,
     ProcessExecutionError,
 )
+from ._fs_git_models import (
+    FileInfo,
+    FileStatus,
+    GitCommitInfo,
+    GitCommitResponse,
+    GitRemote,
+    GitStatus,
+    ListBranchResponse,
+    Match,
+    ReplaceResult,
+    SearchFilesResponse,
+)
+from ._image_models import Image
+from ._lsp_models import (
+    CompletionItem,
+    CompletionList,
+    LspLanguageId,
+    LspLocation,
+    LspServerStatus,
+    LspSymbol,
+    Position,
+    Range,
+)
 from ._models import (
     CodeLanguage,
     CodeRunParams,
     CreateWorkspaceParams,
     ExecuteResponse,
     InfoResources,
+    PreviewLink,
     WorkspaceInfo,
     WorkspaceResources,
     WorkspaceState,
     WorkspaceTargetRegion,
 )
+from ._process_models import (
+    Command,
+    CommandLogs,
+    CreateSessionRequest,
+    LogChunk,
+    Session,
+    SessionExecuteRequest,
+    SessionExecuteResponse,
+)
 from ._sync.daytona import Daytona
+from ._sync.filesystem import FileSystem
+from ._sync.git import Git
+from ._sync.images import Images
+from ._sync.lsp_server import LspServer
 from ._sync.process import Process
 from ._sync.workspace import Workspace
 
@@ -55,12 +96,21 @@ SandboxTargetRegion = WorkspaceTargetRegion
 
 __all__ = [
     "AsyncDaytona",
+    "AsyncFileSystem",
+    "AsyncGit",
+    "AsyncImages",
+    "AsyncLspServer",
     "AsyncProcess",
     "AsyncSandbox",
     "AsyncWorkspace",
     "CodeLanguage",
     "CodeRunParams",
+    "Command",
+    "CommandLogs",
+    "CompletionItem",
+    "CompletionList",
     "CreateSandboxParams",
+    "CreateSessionRequest",
     "CreateWorkspaceParams",
     "Daytona",
     "DaytonaApiError",
@@ -76,14 +126,40 @@ __all__ = [
     "DaytonaServerError",
     "DaytonaTimeoutError",
     "ExecuteResponse",
+    "FileInfo",
+    "FileStatus",
+    "FileSystem",
+    "Git",
+    "GitCommitInfo",
+    "GitCommitResponse",
+    "GitRemote",
+    "GitStatus",
+    "Image",
+    "Images",
     "InfoResources",
+    "ListBranchResponse",
+    "LogChunk",
+    "LspLanguageId",
+    "LspLocation",
+    "LspServer",
+    "LspServerStatus",
+    "LspSymbol",
+    "Match",
+    "Position",
+    "PreviewLink",
     "Process",
     "ProcessExecutionError",
+    "Range",
+    "ReplaceResult",
     "Sandbox",
     "SandboxInfo",
     "SandboxResources",
     "SandboxState",
     "SandboxTargetRegion",
+    "SearchFilesResponse",
+    "Session",
+    "SessionExecuteRequest",
+    "SessionExecuteResponse",
     "Workspace",
     "WorkspaceInfo",
     "WorkspaceResources",

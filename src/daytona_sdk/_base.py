@@ -86,6 +86,7 @@ def create_body(params: CreateWorkspaceParams, default_target: str) -> dict[str,
         "public": params.public,
         "target": str(params.target or default_target),
         "autoStopInterval": params.auto_stop_interval,
+        "class": params.class_name,
     }
     body["name"] = body["name"] or body["id"]
     if params.resources:

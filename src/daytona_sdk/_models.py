@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +75,9 @@ class CreateWorkspaceParams(BaseModel):
     resources: WorkspaceResources | None = None
     timeout: float | None = Field(default=None, description="Deprecated: pass timeout to create() instead")
     auto_stop_interval: int | None = None
+    class_name: Literal["small", "medium", "large"] | None = Field(
+        default=None, description="Resource preset; explicit resources win over it"
+    )
 
 
 @dataclass
@@ -109,6 +112,8 @@ class WorkspaceInfo:
     region: str
     class_name: str
     provider_metadata: str | None
+    auto_archive_interval: int = 0
+    progress: str | None = None
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> WorkspaceInfo:
@@ -145,11 +150,21 @@ class WorkspaceInfo:
             region=metadata.get("region", ""),
             class_name=metadata.get("class", ""),
             provider_metadata=info.get("providerMetadata"),
+            auto_archive_interval=int(metadata.get("autoArchiveInterval") or 0),
+            progress=metadata.get("progress"),
         )
 
     @property
     def created_at(self) -> datetime | None:
         return datetime.fromisoformat(self.created) if self.created else None
+
+
+@dataclass
+class PreviewLink:
+    """Where a port of a sandbox is reachable; private sandboxes want `token` in X-Daytona-Preview-Token."""
+
+    url: str
+    token: str
 
 
 @dataclass

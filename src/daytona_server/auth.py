@@ -12,10 +12,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .db.models import ApiKey, User, utcnow
+from .db.models import ApiKey, User, WebSession, utcnow
 
 KEY_PREFIX = "dtn_"
 ADMIN_ID = "admin"
+SESSION_LIFETIME = timedelta(days=7)
 # last_used_at is written at most this often per key, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(seconds=30)
 
@@ -68,13 +69,93 @@ def bootstrap_admin(session: Session, key_file: Path, explicit_key: str | None) 
     new_key: str | None = None
     if explicit_key:
         if authenticate(session, explicit_key) is None:
-            add_key(session, admin, "bootstrap", explicit_key)
+            names = {k.name for k in admin.api_keys}
+            name = next(n for n in (f"bootstrap-{i}" if i else "bootstrap" for i in range(10**6)) if n not in names)
+            add_key(session, admin, name, explicit_key)
     elif created:
         new_key = generate_key()
         add_key(session, admin, "admin", new_key)
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(new_key + "\n")
+        write_secret(key_file, new_key)
     session.commit()
     return new_key
+
+
+def write_secret(path: Path, value: str) -> None:
+    """Write a secret to a file only its owner can read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+
+
+def bootstrap_admin_password(session: Session, password_file: Path, explicit: str | None) -> str | None:
+    """Give the admin a dashboard password; return it when it was generated here (to print once)."""
+    admin = session.get(User, ADMIN_ID)
+    if admin is None:
+        return None
+    generated = None
+    if explicit:
+        if admin.password_hash is None or not verify_password(explicit, admin.password_hash):
+            admin.password_hash = hash_password(explicit)
+    elif admin.password_hash is None:
+        generated = secrets.token_urlsafe(12)
+        admin.password_hash = hash_password(generated)
+        write_secret(password_file, generated)
+    session.commit()
+    return generated
+
+
+# -- passwords (scrypt, standard library) --------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        assert scheme == "scrypt"
+        actual = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except (ValueError, AssertionError):
+        return False
+    return hmac.compare_digest(actual.hex(), digest)
+
+
+def authenticate_password(session: Session, username: str, password: str) -> User | None:
+    user = session.get(User, username)
+    if user is None or user.password_hash is None:
+        hash_password(password)  # spend the same time whether or not the user exists
+        return None
+    return user if verify_password(password, user.password_hash) else None
+
+
+# -- dashboard sessions -----------------------------------------------------------------------------
+
+
+def open_session(session: Session, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=hash_key(token), user_id=user.id, expires_at=utcnow() + SESSION_LIFETIME))
+    session.commit()
+    return token
+
+
+def session_user(session: Session, token: str) -> User | None:
+    web = session.get(WebSession, hash_key(token))
+    if web is None:
+        return None
+    now = utcnow()
+    if web.expires_at.replace(tzinfo=now.tzinfo) < now:
+        session.delete(web)
+        session.commit()
+        return None
+    return session.get(User, web.user_id)
+
+
+def close_session(session: Session, token: str) -> None:
+    web = session.get(WebSession, hash_key(token))
+    if web is not None:
+        session.delete(web)
+        session.commit()

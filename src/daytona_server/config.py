@@ -37,6 +37,7 @@ class Settings:
     port: int = 3000
     database_url: str | None = None
     bootstrap_api_key: str | None = None
+    bootstrap_admin_password: str | None = None
     default_image: str = DEFAULT_IMAGE
     # Docker network for sandboxes: "auto" uses "bridge" when the engine has it, else "none".
     sandbox_network: str = "auto"
@@ -65,6 +66,7 @@ class Settings:
         settings.port = _env_int("DAYTONA_PORT", settings.port)
         settings.database_url = env("DAYTONA_DATABASE_URL") or None
         settings.bootstrap_api_key = env("DAYTONA_BOOTSTRAP_API_KEY") or None
+        settings.bootstrap_admin_password = env("DAYTONA_BOOTSTRAP_ADMIN_PASSWORD") or None
         settings.default_image = env("DAYTONA_DEFAULT_IMAGE", settings.default_image)
         settings.sandbox_network = env("DAYTONA_SANDBOX_NETWORK", settings.sandbox_network)
         settings.sandbox_pids_limit = _env_int("DAYTONA_SANDBOX_PIDS_LIMIT", settings.sandbox_pids_limit)
@@ -105,6 +107,10 @@ class Settings:
     @property
     def api_key_file(self) -> Path:
         return self.data_dir / "admin-api-key"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.data_dir / "admin-password"
 
     @property
     def node_domain(self) -> str:

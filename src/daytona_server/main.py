@@ -20,14 +20,18 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def bootstrap(settings: Settings) -> str | None:
-    """Create the schema and the admin; return a newly generated admin key, if one was made."""
+def bootstrap(settings: Settings) -> tuple[str | None, str | None]:
+    """Create the schema and the admin; return the admin key and password generated here, if any."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     try:
         migrate(db.engine)
         with db.session() as session:
-            return auth.bootstrap_admin(session, settings.api_key_file, settings.bootstrap_api_key)
+            key = auth.bootstrap_admin(session, settings.api_key_file, settings.bootstrap_api_key)
+            password = auth.bootstrap_admin_password(
+                session, settings.admin_password_file, settings.bootstrap_admin_password
+            )
+            return key, password
     finally:
         db.engine.dispose()
 
@@ -47,7 +51,7 @@ def run_server(settings: Settings) -> None:
             ensure_default_image(runtime.client, settings.default_image, log=_say)
     except (RuntimeFailure, ImageBuildError) as exc:
         raise SystemExit(f"error: {exc}") from None
-    new_key = bootstrap(settings)
+    new_key, new_password = bootstrap(settings)
     app = create_app(settings, runtime)
     url = f"http://{settings.host}:{settings.port}"
     _say(f"Daytona server: {url}/api   (OpenAPI: {url}/api/openapi.json, docs: {url}/api/docs)")
@@ -58,4 +62,6 @@ def run_server(settings: Settings) -> None:
         _say("Admin API key: the value of DAYTONA_BOOTSTRAP_API_KEY")
     else:
         _say(f"Admin API key: see {settings.api_key_file}")
+    if new_password:
+        _say(f"Dashboard: sign in as admin with password {new_password} (saved 0600 in {settings.admin_password_file})")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)

@@ -66,3 +66,21 @@ def test_bad_exec_input(workspace: Workspace) -> None:
 def test_large_output_is_returned_whole(workspace: Workspace) -> None:
     response = workspace.process.exec("head -c 3000000 /dev/zero | tr '\\0' a")
     assert len(response.stdout) == 3_000_000
+
+
+def test_exec_and_code_run_stream_output_to_callbacks(workspace: Workspace) -> None:
+    out: list[str] = []
+    err: list[str] = []
+    r = workspace.process.exec(
+        "echo one; sleep 1; echo two >&2; sleep 1; echo three", on_stdout=out.append, on_stderr=err.append
+    )
+    assert (r.exit_code, r.stdout, r.stderr, r.result) == (0, "one\nthree\n", "two\n", "one\ntwo\nthree\n")
+    assert out == ["one\n", "three\n"] and err == ["two\n"]
+    with pytest.raises(ProcessExecutionError) as caught:
+        workspace.process.exec("echo begun; sleep 60", timeout=1, on_stdout=out.append)
+    assert caught.value.timed_out and caught.value.stdout == "begun\n"
+    seen: list[str] = []
+    code = workspace.process.code_run("print(input()[::-1])", input="olleh\n", on_stdout=seen.append)
+    assert seen == ["hello\n"] and code.result == "hello\n"
+    with pytest.raises(DaytonaBadRequestError, match="working directory does not exist"):
+        workspace.process.exec("ls", cwd="/no/such/dir", on_stdout=print)

@@ -71,9 +71,17 @@ def test_public_names_are_pinned() -> None:
             "DaytonaAuthenticationError", "DaytonaBadRequestError", "DaytonaConfig", "DaytonaConflictError",
             "DaytonaConnectionError", "DaytonaError", "DaytonaForbiddenError", "DaytonaNotFoundError",
             "DaytonaRateLimitError", "DaytonaServerError", "DaytonaTimeoutError", "ExecuteResponse",
-            "InfoResources", "Process", "ProcessExecutionError", "Sandbox", "SandboxInfo", "SandboxResources",
-            "SandboxState", "SandboxTargetRegion", "Workspace", "WorkspaceInfo", "WorkspaceResources",
-            "WorkspaceState", "WorkspaceTargetRegion",
+            "InfoResources", "PreviewLink", "Process", "ProcessExecutionError", "Sandbox", "SandboxInfo",
+            "SandboxResources", "SandboxState", "SandboxTargetRegion", "Workspace", "WorkspaceInfo",
+            "WorkspaceResources", "WorkspaceState", "WorkspaceTargetRegion",
+            "AsyncLspServer", "CompletionItem", "CompletionList", "LspLanguageId", "LspLocation", "LspServer",
+            "LspServerStatus", "LspSymbol", "Position", "Range",
+            "Command", "CommandLogs", "CreateSessionRequest", "LogChunk", "Session", "SessionExecuteRequest",
+            "SessionExecuteResponse",
+            "AsyncFileSystem", "AsyncGit", "FileInfo", "FileStatus", "FileSystem", "Git", "GitCommitInfo",
+            "GitCommitResponse", "GitRemote", "GitStatus", "ListBranchResponse", "Match", "ReplaceResult",
+            "SearchFilesResponse",
+            "AsyncImages", "Image", "Images",
         ]
     )  # fmt: skip
     for name in daytona_sdk.__all__:

@@ -54,6 +54,8 @@ class StubRuntime:
 
 
 KEY = "dtn_unit_test_key"
+# Routes that need no key: liveness, and signing in to / out of the dashboard.
+PUBLIC_ROUTES = {"/api/health", "/api/auth/login", "/api/auth/logout"}
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ async def test_every_documented_route_refuses_a_missing_or_wrong_key(client: htt
         "/api/toolbox/{workspace_id}/toolbox/process/execute",
     ) in routes
     for method, path in routes:
-        if path == "/api/health":
+        if path in PUBLIC_ROUTES:
             continue
         url = path.removeprefix("/api").replace("{workspace_id}", "w").replace("{interval}", "5").replace("{path}", "x")
         for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong"}):
@@ -126,10 +128,12 @@ async def test_bad_inputs_are_4xx_with_messages(client: httpx.AsyncClient) -> No
 
 def test_first_start_makes_an_admin_key_stored_only_as_a_hash(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    key = bootstrap(settings)
+    key, password = bootstrap(settings)
     assert key and key.startswith("dtn_") and len(key) > 40
+    assert password and settings.admin_password_file.read_text().strip() == password
     assert settings.api_key_file.read_text().strip() == key
     assert stat.S_IMODE(settings.api_key_file.stat().st_mode) == 0o600
-    assert bootstrap(settings) is None  # only once
+    assert bootstrap(settings) == (None, None)  # only once
+    assert stat.S_IMODE(settings.admin_password_file.stat().st_mode) == 0o600
     dump = "\n".join(sqlite3.connect(settings.data_dir / "daytona.db").iterdump())
-    assert key not in dump
+    assert key not in dump and password not in dump

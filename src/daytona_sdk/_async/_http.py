@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -55,6 +57,80 @@ class AsyncHttp:
                 continue
             raise_for_response(response)
             return response.json() if response.content else None
+
+    async def upload(self, path: str, *, params: dict[str, Any], files: dict[str, Any], timeout: float | None) -> Any:
+        """POST a multipart body, streamed from its file objects; sent once (a stream cannot be replayed)."""
+        try:
+            response = await self._client.post(path, params=params, files=files, timeout=default_timeout(timeout))
+        except httpx.TransportError as exc:
+            raise translate_transport_error(exc, f"{self.server_url}{path}") from None
+        raise_for_response(response)
+        return response.json() if response.content else None
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = 60.0,
+        content: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """Send a request (`content`: bytes or an iterator of them, streamed) and yield the response
+        with its body unread, for streaming (errors raise)."""
+        request = self._client.build_request(
+            method, path, params=params, content=content, headers=headers, timeout=default_timeout(timeout)
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise translate_transport_error(exc, f"{self.server_url}{path}") from None
+        try:
+            if not response.is_success:
+                await response.aread()
+                raise_for_response(response)
+            yield response
+        except httpx.TransportError as exc:
+            raise translate_transport_error(exc, f"{self.server_url}{path}") from None
+        finally:
+            await response.aclose()
+
+    async def stream_lines(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = 60.0,
+    ) -> AsyncIterator[str]:
+        """Send a request and yield the body's non-empty lines as they arrive (NDJSON streams).
+
+        A connection that fails before any line arrived is retried like `request` does; errors raise.
+        """
+        attempt = 0
+        while True:
+            started = False
+            try:
+                async with self._client.stream(
+                    method, path, json=json, params=params, timeout=default_timeout(timeout)
+                ) as response:
+                    if not response.is_success:
+                        await response.aread()
+                        raise_for_response(response)
+                    async for line in response.aiter_lines():
+                        if line:
+                            started = True
+                            yield line
+                return
+            except httpx.TransportError as exc:
+                if not started and should_retry(method, attempt, exc, None):
+                    await asyncio.sleep(backoff(attempt))
+                    attempt += 1
+                    continue
+                raise translate_transport_error(exc, f"{self.server_url}{path}") from None
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -13,6 +13,7 @@ from .._config import DaytonaConfig, resolve_config
 from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError
 from .._models import CreateWorkspaceParams
 from ._http import AsyncHttp
+from .images import AsyncImages
 from .workspace import AsyncWorkspace
 
 
@@ -26,6 +27,7 @@ class AsyncDaytona:
         self.server_url: str = resolved.server_url
         self.target: str = resolved.target
         self._http = AsyncHttp(self.api_key, self.server_url, transport=transport)
+        self.images = AsyncImages(self._http)
 
     async def __aenter__(self) -> AsyncDaytona:
         return self

@@ -1,15 +1,38 @@
-"""`workspace.process`: run commands and code in a sandbox."""
+"""`workspace.process`: run commands and code in a sandbox, and keep sessions of background processes."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from .._base import execution_result, timeout_seconds
+from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError
 from .._models import CodeLanguage, CodeRunParams, ExecuteResponse
+from .._process_base import (
+    FOLLOW_READ_TIMEOUT_S,
+    ExecStream,
+    command_logs,
+    parse_frame,
+    session_exec_body,
+    session_path,
+    session_result,
+)
+from .._process_models import (
+    Command,
+    CommandLogs,
+    LogChunk,
+    OutputCallback,
+    Session,
+    SessionExecuteRequest,
+    SessionExecuteResponse,
+)
 from ._http import AsyncHttp
 
 # Extra time the HTTP call waits beyond a command's own timeout before giving up on the server.
 HTTP_GRACE_S = 30.0
+RECONNECT_DELAY_S = 0.5
 
 
 class AsyncProcess:
@@ -26,20 +49,18 @@ class AsyncProcess:
         timeout: float | None = None,
         env: dict[str, str] | None = None,
         check: bool = False,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
     ) -> ExecuteResponse:
         """Run `command` through a shell as the sandbox user.
 
         `timeout` is in seconds (0 or None: no limit); when it passes, the whole process tree is
         killed and ProcessExecutionError is raised. With `check=True` a non-zero exit raises too.
+        `on_stdout` / `on_stderr` receive the output as it is produced.
         """
         seconds = timeout_seconds(timeout)
         body: dict[str, Any] = {"command": command, "cwd": cwd, "timeout": seconds, "env": env}
-        data = await self._http.request(
-            "POST",
-            f"{self._base}/execute",
-            json={k: v for k, v in body.items() if v is not None},
-            timeout=seconds + HTTP_GRACE_S if seconds else None,
-        )
+        data = await self._run("execute", body, seconds, on_stdout, on_stderr)
         return execution_result(data, check, f"command {command!r}")
 
     execute_command = exec
@@ -51,6 +72,8 @@ class AsyncProcess:
         timeout: float | None = None,
         input: str | None = None,
         check: bool = False,
+        on_stdout: OutputCallback | None = None,
+        on_stderr: OutputCallback | None = None,
     ) -> ExecuteResponse:
         """Run `code` in the sandbox's language (python, javascript or typescript).
 
@@ -65,10 +88,152 @@ class AsyncProcess:
             "input": input,
             "timeout": seconds,
         }
-        data = await self._http.request(
-            "POST",
-            f"{self._base}/code-run",
-            json={k: v for k, v in body.items() if v is not None},
-            timeout=seconds + HTTP_GRACE_S if seconds else None,
-        )
+        data = await self._run("code-run", body, seconds, on_stdout, on_stderr)
         return execution_result(data, check, f"{self._language.value} code")
+
+    async def _run(
+        self,
+        endpoint: str,
+        body: dict[str, Any],
+        seconds: float | None,
+        on_stdout: OutputCallback | None,
+        on_stderr: OutputCallback | None,
+    ) -> dict[str, Any]:
+        payload = {k: v for k, v in body.items() if v is not None}
+        http_timeout = seconds + HTTP_GRACE_S if seconds else None
+        if on_stdout is None and on_stderr is None:
+            data: dict[str, Any] = await self._http.request(
+                "POST", f"{self._base}/{endpoint}", json=payload, timeout=http_timeout
+            )
+            return data
+        stream = ExecStream(on_stdout, on_stderr)
+        async for line in self._http.stream_lines(
+            "POST", f"{self._base}/{endpoint}", json=payload, params={"stream": "true"}, timeout=http_timeout
+        ):
+            stream.feed(line)
+        return stream.result()
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    async def create_session(self, session_id: str) -> None:
+        """Start a session: a shell that keeps its working directory and variables between commands.
+
+        Session ids may use letters, digits and `. _ ~ : @ + = , -`; an existing id raises
+        DaytonaConflictError.
+        """
+        await self._http.request("POST", f"{self._base}/session", json={"sessionId": session_id})
+
+    async def get_session(self, session_id: str) -> Session:
+        """The session and its commands (id, command, exit code; None while running)."""
+        data = await self._http.request("GET", session_path(self._base, session_id))
+        return Session.from_api(data)
+
+    async def list_sessions(self) -> list[Session]:
+        data = await self._http.request("GET", f"{self._base}/session")
+        return [Session.from_api(s) for s in data]
+
+    async def delete_session(self, session_id: str) -> None:
+        """Kill every process of the session and forget it, logs included."""
+        await self._http.request("DELETE", session_path(self._base, session_id))
+
+    async def execute_session_command(
+        self,
+        session_id: str,
+        req: SessionExecuteRequest | str,
+        timeout: float | None = None,
+        check: bool = False,
+    ) -> SessionExecuteResponse:
+        """Run a command in the session's shell (`cd`, `export` and the like persist).
+
+        Async (`run_async=True`): returns the command id at once; follow it with
+        `stream_session_command_logs` / `get_session_command`. Sync: waits for it and returns its
+        output and exit code; after `timeout` seconds its processes are killed and
+        ProcessExecutionError is raised (as with `check=True` and a non-zero exit). Sync commands
+        of one session run one after another.
+        """
+        seconds = timeout_seconds(timeout)
+        body, run_async = session_exec_body(req, seconds)
+        if run_async:
+            http_timeout: float | None = 60.0
+        else:
+            http_timeout = seconds + HTTP_GRACE_S if seconds else None
+        data = await self._http.request(
+            "POST", session_path(self._base, session_id, tail="/exec"), json=body, timeout=http_timeout
+        )
+        return session_result(data, check and not run_async, body["command"])
+
+    async def get_session_command(self, session_id: str, command_id: str) -> Command:
+        data = await self._http.request("GET", session_path(self._base, session_id, command_id))
+        return Command.from_api(data)
+
+    async def get_session_command_logs(self, session_id: str, command_id: str) -> str:
+        """The command's whole output so far (stdout and stderr interleaved as produced)."""
+        return (await self.read_session_command_logs(session_id, command_id)).output
+
+    async def read_session_command_logs(self, session_id: str, command_id: str, offset: int = 0) -> CommandLogs:
+        """The output from byte `offset` of the log on; `.offset` is where the next read starts."""
+        if offset < 0:
+            raise DaytonaError("offset must be a non-negative byte offset")
+        path = session_path(self._base, session_id, command_id, "/logs")
+        params = {"format": "ndjson", "offset": offset}
+        lines = [line async for line in self._http.stream_lines("GET", path, params=params)]
+        return command_logs(lines)
+
+    async def stream_session_command_logs(
+        self, session_id: str, command_id: str, offset: int = 0, reconnect_timeout: float = 30.0
+    ) -> AsyncIterator[LogChunk]:
+        """Yield the command's output as it is produced, from byte `offset`, until the command ends.
+
+        A broken connection (a server restart, a network hiccup) is resumed from the last offset
+        for up to `reconnect_timeout` seconds, so nothing is lost or repeated.
+        """
+        if offset < 0:
+            raise DaytonaError("offset must be a non-negative byte offset")
+        path = session_path(self._base, session_id, command_id, "/logs")
+        position = offset
+        failing_since: float | None = None
+        while True:
+            params = {"follow": "true", "format": "ndjson", "offset": position}
+            try:
+                async for line in self._http.stream_lines("GET", path, params=params, timeout=FOLLOW_READ_TIMEOUT_S):
+                    failing_since = None
+                    event = parse_frame(line)
+                    kind = event.get("type")
+                    if kind in ("stdout", "stderr"):
+                        position = int(event.get("offset", position))
+                        yield LogChunk(str(kind), str(event.get("data", "")), position)
+                    elif kind == "end":
+                        return
+            except (DaytonaConnectionError, DaytonaTimeoutError, DaytonaServerError) as exc:
+                if isinstance(exc, DaytonaServerError) and exc.status_code not in (502, 503, 504):
+                    raise
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > reconnect_timeout:
+                    raise
+            await asyncio.sleep(RECONNECT_DELAY_S)
+
+    async def follow_session_command_logs(
+        self,
+        session_id: str,
+        command_id: str,
+        on_stdout: OutputCallback,
+        on_stderr: OutputCallback | None = None,
+        offset: int = 0,
+    ) -> Command:
+        """Call `on_stdout` / `on_stderr` with the output as it is produced; return the ended command.
+
+        Without `on_stderr`, stderr goes to `on_stdout` too (the combined log).
+        """
+        async for chunk in self.stream_session_command_logs(session_id, command_id, offset):
+            if chunk.stream == "stderr" and on_stderr is not None:
+                on_stderr(chunk.data)
+            else:
+                on_stdout(chunk.data)
+        return await self.get_session_command(session_id, command_id)
+
+    async def send_session_command_input(self, session_id: str, command_id: str, data: str, eof: bool = False) -> None:
+        """Write `data` to the stdin of a running command; `eof=True` then closes its stdin."""
+        await self._http.request(
+            "POST", session_path(self._base, session_id, command_id, "/input"), json={"data": data, "eof": eof}
+        )

@@ -8,15 +8,19 @@ from typing import Any
 
 from .._base import language_of, timeout_seconds
 from .._errors import DaytonaError, DaytonaTimeoutError
-from .._models import WorkspaceInfo, WorkspaceState
+from .._lsp_models import LspLanguageId
+from .._models import PreviewLink, WorkspaceInfo, WorkspaceResources, WorkspaceState
 from ._http import AsyncHttp
+from .filesystem import AsyncFileSystem
+from .git import AsyncGit
+from .lsp_server import AsyncLspServer
 from .process import AsyncProcess
 
 POLL_INTERVAL_S = 0.1
 
 
 class AsyncWorkspace:
-    """A sandbox. `process` runs commands and code in it."""
+    """A sandbox. `process` runs commands and code in it, `fs` handles its files, `git` its repositories."""
 
     def __init__(self, http: AsyncHttp, data: dict[str, Any]) -> None:
         self._http = http
@@ -24,9 +28,15 @@ class AsyncWorkspace:
         self.instance: WorkspaceInfo = WorkspaceInfo.from_api(data)
         self.code_language = language_of(data)
         self.process = AsyncProcess(http, self.id, self.code_language)
+        self.fs = AsyncFileSystem(http, self.id)
+        self.git = AsyncGit(http, self.id)
 
     def __repr__(self) -> str:
         return f"<Workspace {self.id} {self.instance.state}>"
+
+    def create_lsp_server(self, language_id: LspLanguageId | str, path_to_project: str) -> AsyncLspServer:
+        """A language server for `language_id` (python, typescript, javascript) in `path_to_project`."""
+        return AsyncLspServer(self._http, self.id, language_id, path_to_project)
 
     async def info(self) -> WorkspaceInfo:
         """Fetch the sandbox's current information (state, resources, labels, ...)."""
@@ -41,17 +51,19 @@ class AsyncWorkspace:
 
     get_sandbox_root_dir = get_workspace_root_dir
 
-    async def start(self, timeout: float | None = 60) -> None:
-        """Start a stopped sandbox and wait until it is ready."""
+    async def start(self, timeout: float | None = 60, wait: bool = True) -> None:
+        """Start a stopped sandbox (an archived one is restored) and, unless `wait=False`, wait until ready."""
         seconds = timeout_seconds(timeout)
         await self._http.request("POST", f"/workspace/{self.id}/start", timeout=seconds)
-        await self.wait_for_workspace_start(timeout)
+        if wait:
+            await self.wait_for_workspace_start(timeout)
 
-    async def stop(self, timeout: float | None = 60) -> None:
-        """Stop the sandbox (its filesystem is kept) and wait until it is stopped."""
+    async def stop(self, timeout: float | None = 60, wait: bool = True) -> None:
+        """Stop the sandbox (its filesystem is kept) and, unless `wait=False`, wait until it is stopped."""
         seconds = timeout_seconds(timeout)
         await self._http.request("POST", f"/workspace/{self.id}/stop", timeout=seconds)
-        await self.wait_for_workspace_stop(timeout)
+        if wait:
+            await self.wait_for_workspace_stop(timeout)
 
     async def _wait_for(self, wanted: WorkspaceState, timeout: float | None) -> None:
         seconds = timeout_seconds(timeout)
@@ -86,3 +98,36 @@ class AsyncWorkspace:
             raise DaytonaError("auto-stop interval must be a non-negative integer number of minutes")
         await self._http.request("POST", f"/workspace/{self.id}/autostop/{interval}")
         self.instance.auto_stop_interval = interval
+
+    async def set_auto_archive_interval(self, interval: int) -> None:
+        """Archive the sandbox after it has been stopped for `interval` minutes (0 = never)."""
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 0:
+            raise DaytonaError("auto-archive interval must be a non-negative integer number of minutes")
+        await self._http.request("POST", f"/workspace/{self.id}/autoarchive/{interval}")
+
+    async def archive(self, wait: bool = False, timeout: float | None = 600) -> None:
+        """Move a stopped sandbox's filesystem changes to object storage; `start()` restores it.
+
+        The server archives in the background; with `wait=True` this returns once it is archived.
+        """
+        await self._http.request("POST", f"/workspace/{self.id}/archive")
+        if wait:
+            await self._wait_for(WorkspaceState.ARCHIVED, timeout)
+
+    async def resize(self, resources: WorkspaceResources) -> WorkspaceInfo:
+        """Change CPU cores and memory (GB) of a stopped sandbox."""
+        body = {"cpu": resources.cpu, "memory": resources.memory, "disk": resources.disk}
+        data = await self._http.request(
+            "POST", f"/workspace/{self.id}/resize", json={k: v for k, v in body.items() if v is not None}
+        )
+        self.instance = WorkspaceInfo.from_api(data)
+        return self.instance
+
+    async def get_preview_url(self, port: int) -> PreviewLink:
+        """URL of `port` inside the sandbox, and the token a private sandbox's preview needs."""
+        data = await self._http.request("GET", f"/workspace/{self.id}/ports/{port}/preview-url")
+        return PreviewLink(url=data["url"], token=data["token"])
+
+    async def get_preview_link(self, port: int) -> str:
+        """URL of `port` inside the sandbox (send the token of `get_preview_url` if it is private)."""
+        return (await self.get_preview_url(port)).url

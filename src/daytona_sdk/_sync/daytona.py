@@ -14,6 +14,7 @@ from .._config import DaytonaConfig, resolve_config
 from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError
 from .._models import CreateWorkspaceParams
 from ._http import SyncHttp
+from .images import Images
 from .workspace import Workspace
 
 
@@ -27,6 +28,7 @@ class Daytona:
         self.server_url: str = resolved.server_url
         self.target: str = resolved.target
         self._http = SyncHttp(self.api_key, self.server_url, transport=transport)
+        self.images = Images(self._http)
 
     def __enter__(self) -> Daytona:
         return self

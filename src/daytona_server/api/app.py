@@ -17,7 +17,7 @@ from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
 from ..storage import open_store
-from . import errors, preview, toolbox, workspaces
+from . import accounts, errors, images, preview, toolbox, toolbox_fs_git, toolbox_lsp, workspaces
 from .deps import ServerState
 from .schemas import Health
 
@@ -69,6 +69,10 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         return Health(status="ok", version=__version__)
 
     api.include_router(workspaces.router)
+    api.include_router(toolbox_lsp.router)  # before the toolbox catch-all
+    api.include_router(toolbox_fs_git.router)  # likewise
     api.include_router(toolbox.router)
+    api.include_router(images.router)
+    api.include_router(accounts.router)
     app.include_router(api)
     return app

@@ -35,24 +35,42 @@ def get_state(request: Request) -> ServerState:
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
 
+SESSION_COOKIE = "daytona_session"
+CSRF_HEADER = "x-daytona-csrf"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
 async def current_user(
+    request: Request,
     state: Annotated[ServerState, Depends(get_state)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    if credentials is None or not credentials.credentials:
+    """The caller: by API key (`Authorization: Bearer`), or by the dashboard's session cookie."""
+    key = credentials.credentials if credentials is not None else ""
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not key and not cookie:
         raise ApiError(401, "missing API key: send `Authorization: Bearer <api key>`")
+    if not key and request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
+        raise ApiError(403, "missing X-Daytona-CSRF header: the dashboard session needs it on changes")
 
     def lookup() -> User | None:
         with state.db.session() as session:
-            user = auth.authenticate(session, credentials.credentials)
+            user = auth.authenticate(session, key) if key else auth.session_user(session, cookie)
             if user is not None:
                 session.expunge(user)
             return user
 
     user = await run_in_threadpool(lookup)
     if user is None:
-        raise ApiError(401, "invalid API key: check DAYTONA_API_KEY or create a new key")
+        if key:
+            raise ApiError(401, "invalid API key: check DAYTONA_API_KEY or create a new key")
+        raise ApiError(401, "your dashboard session has ended: sign in again")
     return user
+
+
+def require_admin(user: User) -> None:
+    if user.role != "admin":
+        raise ApiError(403, "only admins may do this")
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -40,9 +40,10 @@ async def relay(state: ServerState, workspace_id: str, path: str, request: Reque
     if length is not None:
         headers["content-length"] = length
         content = request.stream()
+    elif "chunked" in request.headers.get("transfer-encoding", "").lower():
+        content = request.stream()  # sent on chunked, as it arrives: the agent decodes chunked bodies
     else:
-        # The agent reads bodies by Content-Length; a chunked upload is buffered here first.
-        content = await request.body()  # type: ignore[assignment]
+        content = b""  # type: ignore[assignment]
     upstream = client.build_request(
         request.method, "/" + path, params=request.query_params, headers=headers, content=content
     )

@@ -24,6 +24,10 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="user")  # "admin" or "user"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # For signing in to the dashboard; None: API keys only.
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Limits (see daytona_server.quotas); missing entries take the defaults.
+    quota: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -76,3 +80,32 @@ class Sandbox(Base):
     archive_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     archive_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Image(Base):
+    """An image registered for sandboxes: built, pushed or found on the runner's Docker engine."""
+
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(512), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(32))  # pending, validating, active, error, removing
+    size: Mapped[float | None] = mapped_column(nullable=True)  # GB
+    entrypoint: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in dashboard session; the cookie holds the token, the table only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

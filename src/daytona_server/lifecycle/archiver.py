@@ -137,7 +137,7 @@ class Archiver:
                 sandbox.archive_key,
                 sandbox.archive_sha256,
                 sandbox.archive_size,
-                spec_of(sandbox),
+                spec_of(sandbox, session),
             )
         if not key or not expected:
             raise RuntimeError("restore failed: the sandbox has no archive")

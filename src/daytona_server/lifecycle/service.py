@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import quotas
 from ..api.schemas import CLASS_PRESETS, CreateWorkspace
 from ..config import Settings
-from ..db.models import Sandbox, User, utcnow
+from ..db.models import Image, Sandbox, User, utcnow
 from ..db.session import Database
 from ..errors import ApiError, BadRequest, Conflict, NotFound
 from ..runner.base import ImageNotFound, Runtime, RuntimeFailure, SandboxSpec
@@ -32,8 +33,11 @@ log = logging.getLogger("daytona.lifecycle")
 ACTIVITY_RESOLUTION = timedelta(seconds=5)
 
 
-def spec_of(sandbox: Sandbox) -> SandboxSpec:
+def spec_of(sandbox: Sandbox, session: Session | None = None) -> SandboxSpec:
+    """How to (re)create the container of `sandbox`; with a session, the image's entrypoint too."""
+    image = session.scalars(select(Image).where(Image.name == sandbox.image)).first() if session else None
     return SandboxSpec(
+        entrypoint=image.entrypoint if image else None,
         sandbox_id=sandbox.id,
         image=sandbox.image,
         os_user=sandbox.os_user,
@@ -121,6 +125,20 @@ class SandboxService:
         gpu = request.gpu or 0
         if gpu and not self.runtime.supports_gpu():
             raise BadRequest(f"gpu={gpu} requested, but this runner has no GPU runtime (nvidia) configured")
+        with self.db.session() as session:
+            registered = session.scalars(select(Image).where(Image.name == image)).first()
+            # Users may use the default image and their own; admins any image on the runner.
+            foreign = registered is None or registered.owner_id != user.id
+            if user.role != "admin" and image != settings.default_image and foreign:
+                raise BadRequest(
+                    f"image {image!r} not found: push it first (daytona image push {image}) or omit image"
+                    " to use the default"
+                )
+            if registered is not None and not registered.enabled:
+                raise BadRequest(f"image {image} is disabled: enable it (PATCH /api/images/{registered.id}/toggle)")
+            if registered is not None:
+                registered.last_used_at = utcnow()
+                session.commit()
         if not self.runtime.image_exists(image):
             raise BadRequest(
                 f"image {image!r} not found: push it first (daytona image push {image}) or omit image"
@@ -149,13 +167,14 @@ class SandboxService:
             auto_archive_interval=settings.default_auto_archive_minutes,
             state=State.CREATING,
         )
-        with self.lock(sandbox_id), self.db.session() as session:
+        with self.lock(sandbox_id), self.lock(f"user:{user.id}"), self.db.session() as session:
             if session.get(Sandbox, sandbox_id) is not None:
                 raise Conflict(f"sandbox {sandbox_id} already exists: choose another id or delete it first")
+            quotas.check(session, user, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=True)
             session.add(sandbox)
             session.commit()
             try:
-                sandbox.container_id = self.runtime.create(spec_of(sandbox))
+                sandbox.container_id = self.runtime.create(spec_of(sandbox, session))
                 self.runtime.start(sandbox_id)
             except (RuntimeFailure, ImageNotFound) as exc:
                 self._fail(session, sandbox, f"create failed: {exc}")
@@ -188,6 +207,10 @@ class SandboxService:
         """Start a stopped sandbox, or begin restoring an archived one (state restoring)."""
         with self.lock(sandbox_id), self.db.session() as session:
             sandbox = self.find(session, user, sandbox_id)
+            if sandbox.state in (State.STOPPED, State.ARCHIVED, State.ERROR):
+                owner = session.get(User, sandbox.owner_id)
+                assert owner is not None
+                quotas.check(session, owner, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=False)
             if sandbox.state == State.ARCHIVED or (
                 sandbox.state == State.ERROR and sandbox.archive_key and not self.runtime.status(sandbox_id).exists
             ):
@@ -250,6 +273,12 @@ class SandboxService:
                 )
             sandbox, after = self._begin(session, user, sandbox_id, "resize")
             new_cpu, new_memory = cpu or sandbox.cpu, memory or sandbox.memory
+            try:
+                quotas.check(session, user, sandbox_id, new_cpu, new_memory, sandbox.disk, new=False)
+            except ApiError:
+                sandbox.state = State.STOPPED
+                session.commit()
+                raise
             try:
                 self.runtime.update_resources(sandbox_id, new_cpu, new_memory)
             except RuntimeFailure as exc:

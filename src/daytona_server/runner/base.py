@@ -28,6 +28,7 @@ class SandboxSpec:
     memory_gb: int = 2
     disk_gb: int = 10
     gpu: int = 0
+    entrypoint: str | None = None  # run by the agent in the background at every start
 
 
 @dataclass

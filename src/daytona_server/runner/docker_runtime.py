@@ -145,7 +145,13 @@ class DockerRuntime:
             name=self.container_name(spec.sandbox_id),
             hostname=spec.sandbox_id[:63],
             entrypoint=["python3", "-I", "-B", "-c", AGENT_BOOT],
-            command=["--socket", f"{SOCKET_MOUNT}/{SOCKET_NAME}", "--user", spec.os_user],
+            command=[
+                "--socket",
+                f"{SOCKET_MOUNT}/{SOCKET_NAME}",
+                "--user",
+                spec.os_user,
+                *(["--entrypoint", spec.entrypoint] if spec.entrypoint else []),
+            ],
             user="0",
             environment={**spec.env, "DAYTONA_SANDBOX_ID": spec.sandbox_id},
             labels={

@@ -34,8 +34,8 @@ class LocalStore:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
-        if path.resolve().parent == target.parent:
-            os.replace(path, tmp)
+        if path.stat().st_dev == target.parent.stat().st_dev:
+            os.replace(path, tmp)  # same filesystem: a rename, no copy
         else:
             shutil.copyfile(path, tmp)
         with tmp.open("rb+") as fh:

@@ -1,0 +1,147 @@
+"""Latency of process operations (exec, code_run, sessions, streaming) next to `docker exec`.
+
+One warm sandbox of ours and one warm container of the same image (`sleep infinity`), measured N
+times each after one uncounted warm-up, ours and Docker interleaved run by run:
+  exec round trip            process.exec("true")                    vs docker exec ID true
+  exec streamed              exec("true", on_stdout=...)  (NDJSON)    vs docker exec ID true
+  code_run python            code_run("print(1)")                    vs docker exec ID python3 -c 'print(1)'
+  code_run javascript        code_run("console.log(1)")               vs docker exec ID node -e 'console.log(1)'
+  code_run typescript        code_run("const n: number = 1; ...")     vs docker exec ID ts-node --transpile-only ... -e
+  session command (sync)     execute_session_command(id, "true")      vs docker exec ID true
+  session async + follow     run_async, then follow its log to end    vs docker exec ID sh -c 'echo 1'
+Docker is driven through its CLI, as a user would. Prints median, p90 and min in milliseconds.
+
+Run: `.venv/bin/python bench/process.py --runs 20` (starts its own server), or with
+`--server-url URL --api-key KEY` / `--external` against a running one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from create_exec import docker, docker_run, measure, own_server, print_table, timed
+
+from daytona_sdk import CreateWorkspaceParams, Daytona, DaytonaConfig, SessionExecuteRequest, Workspace
+from daytona_server.config import DEFAULT_IMAGE
+
+TS_CODE = "const n: number = 1; console.log(n)"
+
+
+def expect(ok: bool, what: str) -> None:
+    if not ok:
+        raise RuntimeError(f"unexpected result of {what}")
+
+
+def ours_cases(py: Workspace, js: Workspace, ts: Workspace) -> list[tuple[str, Callable[[], object]]]:
+    py.process.create_session("bench")
+
+    def exec_plain() -> None:
+        expect(py.process.exec("true").exit_code == 0, "exec")
+
+    def exec_streamed() -> None:
+        expect(py.process.exec("true", on_stdout=lambda _: None).exit_code == 0, "streamed exec")
+
+    def code(ws: Workspace, source: str) -> Callable[[], None]:
+        def run() -> None:
+            r = ws.process.code_run(source)
+            expect(r.exit_code == 0 and r.result.strip() == "1", f"code_run {source!r}: {r.result!r}")
+
+        return run
+
+    def session_sync() -> None:
+        expect(py.process.execute_session_command("bench", "true").exit_code == 0, "session command")
+
+    def session_follow() -> None:
+        started = py.process.execute_session_command("bench", SessionExecuteRequest(command="echo 1", run_async=True))
+        text = "".join(c.data for c in py.process.stream_session_command_logs("bench", started.cmd_id))
+        expect(text == "1\n", "followed log")
+
+    return [
+        ("exec round trip", exec_plain),
+        ("exec streamed (callbacks)", exec_streamed),
+        ("code_run python", code(py, "print(1)")),
+        ("code_run javascript", code(js, "console.log(1)")),
+        ("code_run typescript", code(ts, TS_CODE)),
+        ("session command (sync)", session_sync),
+        ("session async + follow to end", session_follow),
+    ]
+
+
+def docker_cases(cid: str) -> dict[str, tuple[str, ...]]:
+    true = ("exec", cid, "true")
+    return {
+        "exec round trip": true,
+        "exec streamed (callbacks)": true,
+        "code_run python": ("exec", cid, "python3", "-c", "print(1)"),
+        "code_run javascript": ("exec", cid, "node", "-e", "console.log(1)"),
+        "code_run typescript": (
+            "exec",
+            cid,
+            "ts-node",
+            "--transpile-only",
+            "-O",
+            '{"module":"CommonJS"}',
+            "-e",
+            TS_CODE,
+        ),
+        "session command (sync)": true,
+        "session async + follow to end": ("exec", cid, "sh", "-c", "echo 1"),
+    }
+
+
+def run_bench(daytona: Daytona, image: str, runs: int) -> list[tuple[str, list[float], list[float]]]:
+    py = daytona.create()
+    js = daytona.create(CreateWorkspaceParams(language="javascript"))
+    ts = daytona.create(CreateWorkspaceParams(language="typescript"))
+    cid = docker_run(image)
+    results = []
+    try:
+        theirs = docker_cases(cid)
+        for name, fn in ours_cases(py, js, ts):
+            args = theirs[name]
+            results.append(
+                (name, *measure(runs, lambda fn=fn: timed(fn), lambda args=args: timed(lambda: docker(*args))))
+            )
+    finally:
+        for ws in (py, js, ts):
+            daytona.remove(ws)
+        docker("rm", "-f", cid)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20, help="measured runs per measurement (default 20)")
+    parser.add_argument("--image", default=DEFAULT_IMAGE, help=f"image for raw Docker (default {DEFAULT_IMAGE})")
+    parser.add_argument("--server-url", help="use this running server (SDK URL, ending in /api)")
+    parser.add_argument("--api-key", help="API key for --server-url")
+    parser.add_argument("--external", action="store_true", help="use DAYTONA_SERVER_URL / DAYTONA_API_KEY")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    if args.external:
+        args.server_url = args.server_url or os.environ.get("DAYTONA_SERVER_URL")
+        args.api_key = args.api_key or os.environ.get("DAYTONA_API_KEY")
+    if bool(args.server_url) != bool(args.api_key):
+        parser.error("an external server needs both a URL and an API key")
+    print(
+        f"machine: {os.cpu_count()} CPUs, docker server {docker('version', '--format', '{{.Server.Version}}').strip()}"
+        f", python {sys.version.split()[0]}, image {args.image}"
+    )
+    started = time.monotonic()
+    if args.server_url:
+        with Daytona(DaytonaConfig(api_key=args.api_key, server_url=args.server_url, target="us")) as daytona:
+            results = run_bench(daytona, args.image, args.runs)
+    else:
+        with own_server() as (url, key), Daytona(DaytonaConfig(api_key=key, server_url=url, target="us")) as daytona:
+            results = run_bench(daytona, args.image, args.runs)
+    print_table(results, args.runs)
+    print(f"(whole run: {time.monotonic() - started:.0f}s)")
+
+
+if __name__ == "__main__":
+    main()
