@@ -103,6 +103,7 @@ def run_bench(daytona: Daytona, image: str, runs: int) -> list[tuple[str, list[f
         theirs = docker_cases(cid)
         for name, fn in ours_cases(py, js, ts):
             args = theirs[name]
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
             results.append(
                 (name, *measure(runs, lambda fn=fn: timed(fn), lambda args=args: timed(lambda: docker(*args))))
             )

@@ -195,7 +195,7 @@ class SessionManager:
                     for stream in list(cmd.open_streams):
                         self._close_stream(cmd, stream)
                     self._finish(cmd)
-                cmd.log.close()
+                self._close_fds(cmd)
             self._reap_shell(session)
             shutil.rmtree(session.path, ignore_errors=True)
             self._touch()
@@ -425,8 +425,11 @@ class SessionManager:
                 continue
             if kind == "P":
                 cmd.pid = number
-                if cmd.kill_when_started:
+                if cmd.kill_when_started:  # it timed out before we knew its pid
                     children.kill_tree(number)
+                    self._exited(cmd, TIMEOUT_EXIT_CODE)
+                if cmd.state in ("exited", "done"):
+                    self._close_status(cmd)
             elif kind == "X":
                 self._exited(cmd, number)
 
@@ -499,11 +502,13 @@ class SessionManager:
                 fg.log.note("\n[the session's shell exited with code %d; the next command starts a new shell]\n" % code)
             self._exited(fg, code)
         for cmd in list(session.commands.values()):
-            if cmd.state == "running" and cmd.run_async and cmd.pid is None:
-                self._on_status(cmd)
-                if cmd.pid is None:
+            if "st" in cmd.fds and cmd.run_async and cmd.pid is None:
+                self._on_status(cmd)  # what the shell wrote before it went
+                if cmd.pid is None and cmd.state == "running":
                     cmd.log.note("[the session's shell exited before this command started]\n")
                     self._exited(cmd, KILLED_EXIT_CODE)
+                if cmd.state in ("exited", "done"):
+                    self._close_status(cmd)
         self._pump(session)
 
     def _reap_shell(self, session: Session) -> None:
@@ -548,8 +553,10 @@ class SessionManager:
         cmd.state = "exited"
         cmd.drain_deadline = time.monotonic() + DRAIN_AFTER_EXIT_S
         cmd.kill_deadline = None
-        for name in ("out_w", "err_w", "st_w", "st"):
+        for name in ("out_w", "err_w"):
             self._close_fd(cmd, name)
+        if not self._awaiting_pid(cmd):
+            self._close_status(cmd)
         session = cmd.session
         if session.foreground is cmd:
             session.foreground = None
@@ -557,6 +564,20 @@ class SessionManager:
         if not cmd.open_streams:
             self._finish(cmd)
         self.changed.notify_all()
+
+    def _awaiting_pid(self, cmd: Command) -> bool:
+        """An async command can end before its shell has reported its pid (`P`, written after the
+        fork): the status pipe must stay open until then, or the shell's open of it would block."""
+        return cmd.run_async and cmd.pid is None and cmd.session.shell is not None and not cmd.session.deleted
+
+    def _close_status(self, cmd: Command) -> None:
+        self._close_fd(cmd, "st")
+        self._close_fd(cmd, "st_w")
+        if cmd.done and not cmd.session.deleted:
+            try:
+                os.unlink(cmd.path("st"))
+            except OSError:
+                pass
 
     def _finish(self, cmd: Command) -> None:
         """The command counts as complete: waiters return, followers end, its record is saved."""
@@ -566,6 +587,8 @@ class SessionManager:
         self.active.discard(cmd)
         if not cmd.session.deleted:
             for ext in ("sh", "in", "out", "err", "st"):
+                if ext == "st" and "st" in cmd.fds:
+                    continue  # still waiting for the shell's `P` line
                 try:
                     os.unlink(cmd.path(ext))
                 except OSError:

@@ -55,6 +55,7 @@ def run_server(settings: Settings) -> None:
     app = create_app(settings, runtime)
     url = f"http://{settings.host}:{settings.port}"
     _say(f"Daytona server: {url}/api   (OpenAPI: {url}/api/openapi.json, docs: {url}/api/docs)")
+    _say(f"Dashboard: {url}/")
     _say(f"Data directory: {settings.data_dir}   sandbox network: {runtime.network}")
     if new_key:
         _say(f"Admin API key (shown once, also saved 0600 in {settings.api_key_file}):\n\n    {new_key}\n")
@@ -64,4 +65,7 @@ def run_server(settings: Settings) -> None:
         _say(f"Admin API key: see {settings.api_key_file}")
     if new_password:
         _say(f"Dashboard: sign in as admin with password {new_password} (saved 0600 in {settings.admin_password_file})")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    # Open log streams (follow mode) must not hold a restart: give them a few seconds, then close.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level="warning", access_log=False, timeout_graceful_shutdown=5
+    )

@@ -7,10 +7,13 @@ import io
 import os
 import resource
 import socket
+import threading
 import tracemalloc
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from daytona_sdk import (
@@ -84,6 +87,29 @@ def test_upload_sources_and_download_destinations(workspace: Workspace, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["local.bin", "out.bin"]
     with pytest.raises(DaytonaError, match="binary mode"), (tmp_path / "t.txt").open("w") as text_file:
         fs.upload_file("/workspace/x", text_file)  # type: ignore[arg-type]
+
+
+def test_uploads_of_unknown_length_stream_chunked(workspace: Workspace, server: RunningServer) -> None:
+    """A pipe has no size: the SDK sends it chunked, the server streams it on, the agent decodes it."""
+    payload = os.urandom(3 * MB + 123)
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write_end, payload), os.close(write_end)))
+    writer.start()
+    with os.fdopen(read_end, "rb") as pipe:
+        workspace.fs.upload_file("/workspace/from-pipe.bin", pipe)
+    writer.join()
+    assert workspace.fs.download_file("/workspace/from-pipe.bin") == payload
+
+    # A raw (not multipart) chunked body through the REST API, as curl -T - sends it.
+    def body() -> Iterator[bytes]:
+        yield b"first,"
+        yield b"second"
+
+    url = f"{server.url}/toolbox/{workspace.id}/toolbox/files/upload"
+    headers = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/octet-stream"}
+    response = httpx.post(url, params={"path": "/workspace/raw.txt"}, content=body(), headers=headers)
+    assert response.status_code == 200, response.text
+    assert workspace.fs.download_file("/workspace/raw.txt") == b"first,second"
 
 
 def test_find_search_replace(workspace: Workspace) -> None:

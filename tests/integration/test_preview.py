@@ -61,3 +61,43 @@ def test_preview_bad_targets(workspace: Workspace, server: RunningServer) -> Non
     assert unknown.status_code == 404
     # The API itself is unaffected by preview routing.
     assert httpx.get(f"{base}/api/health").status_code == 200
+
+
+ECHO_SERVER = """
+import http.server, json
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps(dict(self.headers)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", 9090), Echo).serve_forever()
+"""
+
+
+def test_server_credentials_never_reach_the_sandbox(workspace: Workspace, server: RunningServer) -> None:
+    workspace.process.exec(
+        f"cat > /tmp/echo.py <<'EOF'\n{ECHO_SERVER}\nEOF\nnohup python3 /tmp/echo.py >/dev/null 2>&1 &"
+    )
+    token = workspace.get_preview_url(9090).token
+    headers = {
+        "Host": f"9090-{workspace.id}.localhost:{server.port}",
+        "X-Daytona-Preview-Token": token,
+        "Cookie": "app=kept; daytona_session=secret-session",
+        "X-Custom": "passes",
+    }
+    deadline = time.monotonic() + 20
+    while True:
+        response = httpx.get(f"http://127.0.0.1:{server.port}/", headers=headers)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    seen = {k.lower(): v for k, v in response.json().items()}
+    assert seen["x-custom"] == "passes" and seen["cookie"] == "app=kept"
+    assert "x-daytona-preview-token" not in seen and "authorization" not in seen
+    with_key = httpx.get(
+        f"http://127.0.0.1:{server.port}/", headers={**headers, "Authorization": f"Bearer {server.api_key}"}
+    )
+    assert "authorization" not in {k.lower() for k in with_key.json()}

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from daytona_sdk import CodeRunParams, DaytonaBadRequestError, ProcessExecutionError, Workspace
+from daytona_sdk import (
+    CodeRunParams,
+    CreateWorkspaceParams,
+    Daytona,
+    DaytonaBadRequestError,
+    ProcessExecutionError,
+    Workspace,
+)
 
 
 def test_commands_run_as_the_sandbox_user_with_a_writable_workspace(workspace: Workspace) -> None:
@@ -84,3 +91,26 @@ def test_exec_and_code_run_stream_output_to_callbacks(workspace: Workspace) -> N
     assert seen == ["hello\n"] and code.result == "hello\n"
     with pytest.raises(DaytonaBadRequestError, match="working directory does not exist"):
         workspace.process.exec("ls", cwd="/no/such/dir", on_stdout=print)
+
+
+NODE_CODE = {
+    "javascript": "const input = require('fs').readFileSync(0, 'utf8');",
+    "typescript": "import * as fs from 'fs'; const input: string = fs.readFileSync(0, 'utf8');",
+}
+
+
+@pytest.mark.parametrize("language", ["javascript", "typescript"])
+def test_code_run_javascript_and_typescript(daytona: Daytona, language: str) -> None:
+    workspace = daytona.create(CreateWorkspaceParams(language=language))
+    try:
+        code = NODE_CODE[language] + (
+            " console.log(process.argv.slice(2).join(','), process.env.MODE, input.trim());"
+            " console.error('warned'); process.exit(3)"
+        )
+        r = workspace.process.code_run(code, params=CodeRunParams(argv=["a", "b c"], env={"MODE": "m"}), input="fed\n")
+        assert (r.exit_code, r.stdout, r.stderr) == (3, "a,b c m fed\n", "warned\n")
+        with pytest.raises(ProcessExecutionError) as caught:
+            workspace.process.code_run("console.log('waiting'); setTimeout(() => {}, 60000)", timeout=2)
+        assert caught.value.timed_out and caught.value.stdout == "waiting\n"
+    finally:
+        daytona.remove(workspace)

@@ -190,6 +190,19 @@ def test_delete_session_kills_what_runs_in_it(workspace: Workspace) -> None:
     assert "doomed" not in [s.session_id for s in p.list_sessions()]
 
 
+def test_activity_tells_whether_session_commands_run(workspace: Workspace, server: RunningServer) -> None:
+    url = f"{server.url}/toolbox/{workspace.id}/toolbox/activity"
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    idle = httpx.get(url, headers=headers).json()
+    assert (idle["busy"], idle["runningCommands"]) == (False, 0)
+    workspace.process.create_session("busy")
+    workspace.process.execute_session_command("busy", SessionExecuteRequest(command="sleep 600", run_async=True))
+    busy = httpx.get(url, headers=headers).json()
+    assert (busy["busy"], busy["runningCommands"]) == (True, 1) and busy["lastActivity"] >= idle["lastActivity"]
+    workspace.process.delete_session("busy")
+    assert httpx.get(url, headers=headers).json()["busy"] is False
+
+
 def test_output_caps_in_memory_and_in_the_log(daytona: Daytona) -> None:
     # DAYTONA_AGENT_* variables configure the sandbox's agent (they do not reach user processes).
     env = {"DAYTONA_AGENT_SESSION_LOG_CAP": "100000", "DAYTONA_AGENT_MAX_OUTPUT": "200000"}

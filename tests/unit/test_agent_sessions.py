@@ -89,6 +89,17 @@ def test_async_commands_do_not_block_sync_ones(manager: SessionManager) -> None:
     assert manager.activity()["runningCommands"] == 1 and manager.activity()["busy"]
 
 
+def test_fast_async_commands_never_wedge_the_session(manager: SessionManager) -> None:
+    """An async command may end before its shell reports its pid: that must not block the shell."""
+    manager.create("s")
+    for i in range(400):
+        fast = manager.execute("s", "true", True, None)
+        code, out = run(manager, "s", f"echo {i}")
+        assert (code, out["stdout"]) == (0, f"{i}\n")
+        manager.wait(fast)
+        assert fast.exit_code == 0
+
+
 def test_exit_and_set_e_in_async_commands_report_their_code(manager: SessionManager) -> None:
     manager.create("s")
     first = manager.execute("s", "exit 5", True, None)

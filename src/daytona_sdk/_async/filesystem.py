@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from typing import IO, Any, overload
@@ -37,10 +38,28 @@ def _upload_source(file: UploadSource) -> tuple[Any, Callable[[], None]]:
     if isinstance(file, io.TextIOBase):
         raise DaytonaError("upload_file needs a file opened in binary mode ('rb'), not text mode")
     if hasattr(file, "read"):
-        return file, lambda: None
+        return (_Unsized(file) if _is_stream(file) else file), lambda: None
     raise DaytonaError(
         f"upload_file takes bytes, str (text), a local path (pathlib.Path) or a binary file object, not {type(file)}"
     )
+
+
+def _is_stream(file: Any) -> bool:
+    """A pipe, socket or device: httpx would take its size from fstat (0) and send a wrong length."""
+    try:
+        return not stat.S_ISREG(os.fstat(file.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+class _Unsized:
+    """A readable without fileno/seek/tell, so that httpx sends it chunked, as it comes."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        return self._raw.read(size)
 
 
 class AsyncFileSystem:
@@ -147,7 +166,8 @@ class AsyncFileSystem:
         """Write `file` to `path` in the sandbox, replacing what is there; the parent directory must exist.
 
         `file` is bytes, a str (uploaded as UTF-8 text), a local path (`pathlib.Path`, streamed) or a
-        binary file object (streamed). The sandbox sees the new content all at once, never half of it.
+        binary file object (streamed from its start; a pipe or socket is read to its end). The sandbox
+        sees the new content all at once, never half of it.
         """
         source, release = _upload_source(file)
         try:

@@ -11,13 +11,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..config import Settings
+from ..dashboard import mount_dashboard
 from ..db.session import Database, migrate
 from ..lifecycle.policies import LifecycleLoop, reconcile
 from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
 from ..storage import open_store
-from . import accounts, errors, images, preview, toolbox, toolbox_fs_git, toolbox_lsp, workspaces
+from . import accounts, errors, images, preview, toolbox, toolbox_fs_git, toolbox_lsp, toolbox_process, workspaces
 from .deps import ServerState
 from .schemas import Health
 
@@ -71,8 +72,10 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     api.include_router(workspaces.router)
     api.include_router(toolbox_lsp.router)  # before the toolbox catch-all
     api.include_router(toolbox_fs_git.router)  # likewise
+    api.include_router(toolbox_process.router)  # likewise
     api.include_router(toolbox.router)
     api.include_router(images.router)
     api.include_router(accounts.router)
     app.include_router(api)
+    mount_dashboard(app)  # last: it serves every path outside /api
     return app

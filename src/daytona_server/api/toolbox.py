@@ -14,16 +14,26 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
-from .deps import CurrentUser, ServerState, State
+from .deps import SESSION_COOKIE, CurrentUser, ServerState, State
 from .errors import error_response
 from .schemas import CodeRunRequest, ExecuteRequest, ExecuteResponse, ProjectDirResponse
 
 router = APIRouter(prefix="/toolbox/{workspace_id}/toolbox", tags=["toolbox"])
 
 # Hop-by-hop headers and the ones the proxy sets itself.
-_SKIP_REQUEST = {"host", "authorization", "connection", "keep-alive", "transfer-encoding", "content-length"}
+# Credentials for this server (API key, preview token) never reach code in the sandbox.
+_SKIP_REQUEST = {
+    "host",
+    "authorization",
+    "x-daytona-preview-token",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+}
 _SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
 
@@ -36,6 +46,12 @@ async def relay(state: ServerState, workspace_id: str, path: str, request: Reque
     """Stream `request` to the agent's `/<path>` and its answer back; `track` counts it as activity."""
     client = state.agents.client(workspace_id)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP_REQUEST}
+    if "cookie" in headers:  # the sandbox's own cookies pass, the dashboard session does not
+        kept = [c for c in headers["cookie"].split(";") if c.strip().split("=", 1)[0] != SESSION_COOKIE]
+        if kept:
+            headers["cookie"] = ";".join(kept)
+        else:
+            del headers["cookie"]
     length = request.headers.get("content-length")
     if length is not None:
         headers["content-length"] = length
@@ -60,6 +76,9 @@ async def relay(state: ServerState, workspace_id: str, path: str, request: Reque
 
     try:
         response = await client.send(upstream, stream=True)
+    except ClientDisconnect:  # the caller went away mid-upload: nobody to answer
+        inflight[workspace_id] -= 1
+        return Response(status_code=499)
     except httpx.TransportError as exc:
         inflight[workspace_id] -= 1
         await state.agents.forget(workspace_id)

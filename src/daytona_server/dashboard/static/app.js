@@ -16,6 +16,7 @@ const ctx = {
   signedIn,
 };
 let cleanup = null;
+let firstRoute = true;
 
 function parseRoute() {
   const hash = window.location.hash.replace(/^#\/?/, "");
@@ -71,10 +72,14 @@ async function route() {
   if (heading) {
     document.title = `${heading.textContent} · Daytona`;
     heading.setAttribute("tabindex", "-1");
-    // Move focus to the new page's heading, as a full page load would, so keyboard and screen-reader
-    // users start at the top of the new content.
-    if (document.activeElement === document.body || !main.contains(document.activeElement)) heading.focus();
+    // After navigating inside the app, move focus to the new page's heading so keyboard and
+    // screen-reader users start at the new content. A full page load keeps the browser's own start
+    // (the skip link is the first Tab stop).
+    if (!firstRoute && (document.activeElement === document.body || !main.contains(document.activeElement))) {
+      heading.focus();
+    }
   }
+  firstRoute = false;
 }
 
 /** Called by the sign-in view once the server has set the session cookie. */
@@ -108,6 +113,12 @@ setUnauthorizedHandler(() => {
 
 async function start() {
   document.getElementById("sign-out").addEventListener("click", signOut);
+  // The skip link must not change the hash: that is the router's.
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    const heading = main.querySelector("h1");
+    (heading || main).focus();
+  });
   try {
     ctx.user = await api("GET", "/users/me");
   } catch (error) {

@@ -78,7 +78,8 @@ export function stateBadge(sandbox) {
 export function resourcesText(sandbox) {
   const parts = [`${sandbox.cpu ?? "?"} CPU`, `${sandbox.memory ?? "?"} GB RAM`, `${sandbox.disk ?? "?"} GB disk`];
   if (sandbox.gpu) parts.push(`${sandbox.gpu} GPU`);
-  return parts.join(" · ");
+  // Non-breaking inside a part, so a narrow column wraps between parts only.
+  return parts.map((part) => part.replace(/ /g, "\u00a0")).join(" · ");
 }
 
 export function labelList(labels) {

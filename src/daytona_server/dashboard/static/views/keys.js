@@ -89,7 +89,7 @@ export function renderKeys(main) {
       "tr",
       { dataset: { name: key.name } },
       h("th", { scope: "row" }, key.name),
-      h("td", {}, h("code", {}, `${key.value}…`.replace(/…+$/, "…"))),
+      h("td", {}, h("code", {}, key.value)),
       h("td", { class: "nowrap" }, timeAgo(key.createdAt, "unknown")),
       h("td", { class: "nowrap" }, timeAgo(key.lastUsedAt, "never")),
       h(

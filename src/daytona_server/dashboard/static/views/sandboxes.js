@@ -45,7 +45,7 @@ export function renderSandboxes(main) {
       stateCell,
       h("td", { class: "image-col mono" }),
       h("td", { class: "target-col" }),
-      h("td", { class: "resources-col nowrap" }),
+      h("td", { class: "resources-col" }),
       h("td", { class: "labels-col" }),
       h("td", { class: "created-col nowrap" }),
       actionsCell,

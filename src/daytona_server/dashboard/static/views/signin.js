@@ -16,7 +16,8 @@ function form({ id, legend, fields, submitLabel, toBody, ctx }) {
     const body = toBody(new FormData(element));
     const empty = Object.entries(body).find(([, value]) => !value);
     if (empty) {
-      showError(errorSlot, new Error(`Enter your ${empty[0] === "apiKey" ? "API key" : empty[0]}.`));
+      const what = { username: "user name", password: "password", apiKey: "API key" }[empty[0]];
+      showError(errorSlot, new Error(`Enter your ${what}.`));
       element.querySelector(`[name="${empty[0]}"]`).focus();
       return;
     }
