@@ -187,8 +187,9 @@ def print_table(results: list[tuple[str, list[float], list[float]]], runs: int) 
     print("\n".join(lines))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_bench_args(doc: str | None) -> argparse.Namespace:
+    """The options every latency bench shares: runs, image, and which server to use."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20, help="measured runs per measurement (default 20)")
     parser.add_argument("--image", default=DEFAULT_IMAGE, help=f"image for raw Docker (default {DEFAULT_IMAGE})")
     parser.add_argument("--server-url", help="use this running server (SDK URL, ending in /api)")
@@ -202,27 +203,33 @@ def main() -> None:
         args.api_key = args.api_key or os.environ.get("DAYTONA_API_KEY")
     if bool(args.server_url) != bool(args.api_key):
         parser.error("an external server needs both a URL and an API key")
-
-    cpus = os.cpu_count()
     print(
-        f"machine: {cpus} CPUs, docker server {docker('version', '--format', '{{.Server.Version}}').strip()}, "
-        f"python {sys.version.split()[0]}, image {args.image}"
+        f"machine: {os.cpu_count()} CPUs, docker server {docker('version', '--format', '{{.Server.Version}}').strip()}"
+        f", python {sys.version.split()[0]}, image {args.image}"
     )
+    return args
 
+
+@contextmanager
+def bench_client(args: argparse.Namespace) -> Iterator[Daytona]:
+    """An SDK client for the chosen server, or for a server of its own (its sandboxes removed after)."""
+    if args.server_url:
+        with Daytona(DaytonaConfig(api_key=args.api_key, server_url=args.server_url, target="us")) as daytona:
+            yield daytona
+        return
+    with own_server() as (url, key), Daytona(DaytonaConfig(api_key=key, server_url=url, target="us")) as daytona:
+        try:
+            yield daytona
+        finally:
+            for w in daytona.list():
+                daytona.remove(w)
+
+
+def main() -> None:
+    args = parse_bench_args(__doc__)
     try:
-        if args.server_url:
-            with Daytona(DaytonaConfig(api_key=args.api_key, server_url=args.server_url, target="us")) as daytona:
-                results = run_bench(daytona, args.image, args.runs)
-        else:
-            with (
-                own_server() as (url, key),
-                Daytona(DaytonaConfig(api_key=key, server_url=url, target="us")) as daytona,
-            ):
-                try:
-                    results = run_bench(daytona, args.image, args.runs)
-                finally:
-                    for w in daytona.list():
-                        daytona.remove(w)
+        with bench_client(args) as daytona:
+            results = run_bench(daytona, args.image, args.runs)
     finally:
         leftovers = docker("ps", "-aq", "--filter", f"label={DOCKER_LABEL}").split()
         if leftovers:

@@ -17,16 +17,13 @@ Run: `.venv/bin/python bench/process.py --runs 20` (starts its own server), or w
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
 
-from create_exec import docker, docker_run, measure, own_server, print_table, timed
+from create_exec import bench_client, docker, docker_run, measure, parse_bench_args, print_table, timed
 
-from daytona_sdk import CreateWorkspaceParams, Daytona, DaytonaConfig, SessionExecuteRequest, Workspace
-from daytona_server.config import DEFAULT_IMAGE
+from daytona_sdk import CreateWorkspaceParams, Daytona, SessionExecuteRequest, Workspace
 
 TS_CODE = "const n: number = 1; console.log(n)"
 
@@ -115,31 +112,10 @@ def run_bench(daytona: Daytona, image: str, runs: int) -> list[tuple[str, list[f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=20, help="measured runs per measurement (default 20)")
-    parser.add_argument("--image", default=DEFAULT_IMAGE, help=f"image for raw Docker (default {DEFAULT_IMAGE})")
-    parser.add_argument("--server-url", help="use this running server (SDK URL, ending in /api)")
-    parser.add_argument("--api-key", help="API key for --server-url")
-    parser.add_argument("--external", action="store_true", help="use DAYTONA_SERVER_URL / DAYTONA_API_KEY")
-    args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    if args.external:
-        args.server_url = args.server_url or os.environ.get("DAYTONA_SERVER_URL")
-        args.api_key = args.api_key or os.environ.get("DAYTONA_API_KEY")
-    if bool(args.server_url) != bool(args.api_key):
-        parser.error("an external server needs both a URL and an API key")
-    print(
-        f"machine: {os.cpu_count()} CPUs, docker server {docker('version', '--format', '{{.Server.Version}}').strip()}"
-        f", python {sys.version.split()[0]}, image {args.image}"
-    )
+    args = parse_bench_args(__doc__)
     started = time.monotonic()
-    if args.server_url:
-        with Daytona(DaytonaConfig(api_key=args.api_key, server_url=args.server_url, target="us")) as daytona:
-            results = run_bench(daytona, args.image, args.runs)
-    else:
-        with own_server() as (url, key), Daytona(DaytonaConfig(api_key=key, server_url=url, target="us")) as daytona:
-            results = run_bench(daytona, args.image, args.runs)
+    with bench_client(args) as daytona:
+        results = run_bench(daytona, args.image, args.runs)
     print_table(results, args.runs)
     print(f"(whole run: {time.monotonic() - started:.0f}s)")
 

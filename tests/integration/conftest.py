@@ -23,6 +23,20 @@ from daytona_sdk import Daytona, DaytonaConfig, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYTONA = Path(sys.executable).parent / "daytona"
+OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"
+
+
+def run_official_sdk(script: str, tmp_path: Path, *args: str) -> list[str]:
+    """Run `script` with the published Daytona SDK (its own venv: it has our import name); return its lines."""
+    if not OFFICIAL_PYTHON.exists():
+        pytest.fail("the official SDK venv is missing: run `make official-sdk` (make test does)")
+    path = tmp_path / "official_sdk_script.py"
+    path.write_text(script)
+    done = subprocess.run(
+        [str(OFFICIAL_PYTHON), str(path), *args], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

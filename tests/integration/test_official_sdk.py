@@ -6,15 +6,10 @@ subprocess.
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from pathlib import Path
 
-import pytest
-
-from .conftest import ROOT, RunningServer
-
-OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"
+from .conftest import RunningServer, run_official_sdk
 
 SCRIPT = textwrap.dedent(
     """
@@ -47,19 +42,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_official_sdk_quickstart(server: RunningServer, tmp_path: Path) -> None:
-    if not OFFICIAL_PYTHON.exists():
-        pytest.fail("the official SDK venv is missing: run `make official-sdk` (make test does)")
-    script = tmp_path / "official.py"
-    script.write_text(SCRIPT)
-    done = subprocess.run(
-        [str(OFFICIAL_PYTHON), str(script), server.api_key, server.url],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = run_official_sdk(SCRIPT, tmp_path, server.api_key, server.url)
     assert lines[:9] == [
         "python 0 Hello World from code!",
         "root /home/daytona",

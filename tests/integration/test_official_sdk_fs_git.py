@@ -6,15 +6,10 @@ venv, in a subprocess. Git goes through a password-protected HTTP remote on the 
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 from pathlib import Path
 
-import pytest
-
-from .conftest import ROOT, RunningServer
-
-OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"
+from .conftest import RunningServer, run_official_sdk
 
 SCRIPT = textwrap.dedent(
     """
@@ -80,20 +75,9 @@ SCRIPT = textwrap.dedent(
 
 
 def test_official_sdk_fs_and_git(server: RunningServer, tmp_path: Path) -> None:
-    if not OFFICIAL_PYTHON.exists():
-        pytest.fail("the official SDK venv is missing: run `make official-sdk` (make test does)")
-    script = tmp_path / "official_fs_git.py"
-    script.write_text(SCRIPT)
     git_server = Path(__file__).with_name("git_http_server.py")
-    done = subprocess.run(
-        [str(OFFICIAL_PYTHON), str(script), server.api_key, server.url, str(git_server)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    lines = run_official_sdk(SCRIPT, tmp_path, server.api_key, server.url, str(git_server))
+    assert lines == [
         "list [('a.txt', False, 18, 'daytona')]",
         "info a.txt 18 0644 -rw-r--r-- daytona daytona",
         "download b'hello old_version\\n'",
