@@ -247,3 +247,26 @@ def test_installed_executable(server: RunningServer, tmp_path: Path) -> None:
     deleted = subprocess.run([str(DAYTONA), "sandbox", "delete", "cli-subprocess", "-f"], capture_output=True,
                              text=True, env=environment, cwd=tmp_path, timeout=60)  # fmt: skip
     assert deleted.returncode == 0
+
+
+def test_picker_in_a_terminal(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import daytona_cli._common
+    import daytona_cli.sandbox
+
+    for module in (daytona_cli._common, daytona_cli.sandbox):
+        monkeypatch.setattr(module, "interactive", lambda: True)
+    assert run("sandbox", "create", "--id", "cli-pick-a").exit_code == 0
+    assert run("sandbox", "create", "--id", "cli-pick-b").exit_code == 0
+    try:
+        listed = [row["id"] for row in json.loads(run("sandbox", "list", "-f", "json").stdout)]
+        chosen = listed.index("cli-pick-b") + 1
+        picked = run("sandbox", "info", "-f", "json", input=f"{chosen}\n")
+        assert picked.exit_code == 0, picked.output
+        assert "Choose a sandbox" in picked.stderr and "cli-pick-a" in picked.stderr
+        assert json.loads(picked.stdout)["id"] == "cli-pick-b"
+        # In a terminal, delete asks first; answering no keeps the sandbox.
+        kept = run("sandbox", "delete", "cli-pick-a", input="n\n")
+        assert kept.exit_code == 1 and "Aborted" in kept.output
+        assert run("sandbox", "delete", "cli-pick-a", input="y\n").exit_code == 0
+    finally:
+        run("sandbox", "delete", "-a", "-f")

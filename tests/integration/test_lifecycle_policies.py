@@ -11,7 +11,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from daytona_sdk import CreateWorkspaceParams, Daytona, Workspace, WorkspaceState
+from daytona_sdk import CreateWorkspaceParams, Daytona, SessionExecuteRequest, Workspace, WorkspaceState
 
 from .conftest import RunningServer, start_server, stop_server
 
@@ -41,12 +41,17 @@ def test_auto_stop_fires_when_idle_and_not_during_a_long_command(fast_loop_serve
         idle = daytona.create(CreateWorkspaceParams(auto_stop_interval=1))
         busy = daytona.create(CreateWorkspaceParams(auto_stop_interval=1))
         never = daytona.create(CreateWorkspaceParams(auto_stop_interval=0))
+        background = daytona.create(CreateWorkspaceParams(auto_stop_interval=1))
         # A "build" longer than the interval, with no other API call meanwhile.
         build = threading.Thread(target=busy.process.exec, args=("sleep 85",), kwargs={"timeout": 120})
         build.start()
+        # And one left running in a session with no client connected at all.
+        background.process.create_session("bg")
+        background.process.execute_session_command("bg", SessionExecuteRequest(command="sleep 80", run_async=True))
         waited = wait_for_state(idle, WorkspaceState.STOPPED, 120)
         assert waited >= 45  # not before its minute of idleness (less the time create took)
         assert busy.info().state == WorkspaceState.STARTED
+        assert background.info().state == WorkspaceState.STARTED
         build.join()
         assert busy.info().state == WorkspaceState.STARTED  # the build finished in a live sandbox
         assert never.info().state == WorkspaceState.STARTED
