@@ -114,3 +114,14 @@ def test_code_run_javascript_and_typescript(daytona: Daytona, language: str) -> 
         assert caught.value.timed_out and caught.value.stdout == "waiting\n"
     finally:
         daytona.remove(workspace)
+
+
+@pytest.mark.parametrize(("os_user", "home"), [("alice", "/home/alice"), ("root", "/root")])
+def test_os_user_picks_who_runs_commands(daytona: Daytona, os_user: str, home: str) -> None:
+    workspace = daytona.create(CreateWorkspaceParams(os_user=os_user))
+    try:
+        assert workspace.get_workspace_root_dir() == home
+        result = workspace.process.exec("id -un; echo $HOME; touch /workspace/f && stat -c %U /workspace/f")
+        assert result.result.split() == [os_user, home, os_user]
+    finally:
+        daytona.remove(workspace)
