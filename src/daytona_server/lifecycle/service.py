@@ -119,9 +119,13 @@ class SandboxService:
         settings = self.settings
         sandbox_id = request.id or f"sandbox-{secrets.token_hex(4)}"
         image = request.image or settings.default_image
-        cpu, memory, disk = CLASS_PRESETS[request.var_class or "small"]
-        if request.var_class is None:
+        if request.var_class:
+            cpu, memory, disk = CLASS_PRESETS[request.var_class]
+        else:
             cpu, memory, disk = settings.default_cpu, settings.default_memory_gb, settings.default_disk_gb
+        missing = (
+            f"image {image!r} not found: push it first (daytona image push {image}) or omit image to use the default"
+        )
         gpu = request.gpu or 0
         if gpu and not self.runtime.supports_gpu():
             raise BadRequest(f"gpu={gpu} requested, but this runner has no GPU runtime (nvidia) configured")
@@ -130,20 +134,14 @@ class SandboxService:
             # Users may use the default image and their own; admins any image on the runner.
             foreign = registered is None or registered.owner_id != user.id
             if user.role != "admin" and image != settings.default_image and foreign:
-                raise BadRequest(
-                    f"image {image!r} not found: push it first (daytona image push {image}) or omit image"
-                    " to use the default"
-                )
+                raise BadRequest(missing)
             if registered is not None and not registered.enabled:
                 raise BadRequest(f"image {image} is disabled: enable it (PATCH /api/images/{registered.id}/toggle)")
             if registered is not None:
                 registered.last_used_at = utcnow()
                 session.commit()
         if not self.runtime.image_exists(image):
-            raise BadRequest(
-                f"image {image!r} not found: push it first (daytona image push {image}) or omit image"
-                " to use the default"
-            )
+            raise BadRequest(missing)
         sandbox = Sandbox(
             id=sandbox_id,
             owner_id=user.id,

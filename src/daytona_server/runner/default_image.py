@@ -115,6 +115,7 @@ def _build_context(client: docker.DockerClient, context: Path, tag: str, base: s
     log(f"[2/2] docker build {tag} FROM {base}")
     last_error = ""
     tail: list[str] = []
+    progress_lines = 0
     stream = client.api.build(
         path=str(context),
         tag=tag,
@@ -135,8 +136,10 @@ def _build_context(client: docker.DockerClient, context: Path, tag: str, base: s
         tail = [*tail[-30:], line]
         if line.startswith("Step ") or line.startswith("Successfully"):
             log(f"      {line}")
-        elif line.startswith(("Get:", "Unpacking", "Setting up", "added ")) and len(tail) % 40 == 0:
-            log(f"      {line[:100]}")
+        elif line.startswith(("Get:", "Unpacking", "Setting up", "added ")):
+            progress_lines += 1
+            if progress_lines % 25 == 1:  # a sign of life every 25 package lines, not all 900
+                log(f"        {line[:100]}")
     if last_error:
         raise ImageBuildError(f"building {tag} failed: {last_error}\n" + "\n".join(tail[-15:]))
 
