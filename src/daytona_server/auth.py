@@ -48,7 +48,7 @@ def authenticate(session: Session, key: str) -> User | None:
         return None
     now = utcnow()
     last = api_key.last_used_at
-    if last is None or now - last.replace(tzinfo=now.tzinfo) > LAST_USED_RESOLUTION:
+    if last is None or now - last > LAST_USED_RESOLUTION:
         api_key.last_used_at = now
         session.commit()
     return api_key.user
@@ -147,7 +147,7 @@ def session_user(session: Session, token: str) -> User | None:
     if web is None:
         return None
     now = utcnow()
-    if web.expires_at.replace(tzinfo=now.tzinfo) < now:
+    if web.expires_at < now:
         session.delete(web)
         session.commit()
         return None

@@ -7,7 +7,7 @@ at creation; it is stored only as a SHA-256, and a deleted key stops working at 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -23,10 +23,6 @@ from .schemas import CamelModel
 
 router = APIRouter(tags=["accounts"])
 USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 # -- dashboard sign-in ------------------------------------------------------------------------------
@@ -137,8 +133,8 @@ def _listed(key: ApiKey) -> ApiKeyList:
     return ApiKeyList(
         name=key.name,
         value=f"{key.prefix}{'*' * 8}",
-        created_at=_utc(key.created_at) or key.created_at,
-        last_used_at=_utc(key.last_used_at),
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
     )
 
 
@@ -166,7 +162,7 @@ async def create_api_key(body: CreateApiKey, user: CurrentUser, state: State) ->
             assert owner is not None
             key = auth.add_key(session, owner, name, value)
             session.commit()
-            return ApiKeyResponse(name=name, value=value, created_at=_utc(key.created_at) or key.created_at)
+            return ApiKeyResponse(name=name, value=value, created_at=key.created_at)
 
     return await run_in_threadpool(create)
 

@@ -14,7 +14,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Query, Request
@@ -67,10 +67,6 @@ class PaginatedImages(CamelModel):
     total_pages: int
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def to_dto(image: Image) -> ImageDto:
     return ImageDto(
         id=image.id,
@@ -81,9 +77,9 @@ def to_dto(image: Image) -> ImageDto:
         size=image.size,
         entrypoint=image.entrypoint,
         error_reason=image.error_reason,
-        created_at=_utc(image.created_at) or image.created_at,
-        updated_at=_utc(image.updated_at) or image.updated_at,
-        last_used_at=_utc(image.last_used_at),
+        created_at=image.created_at,
+        updated_at=image.updated_at,
+        last_used_at=image.last_used_at,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -18,27 +17,24 @@ from .schemas import CreateWorkspace, PreviewUrl, ResizeWorkspace, Workspace, Wo
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    # SQLite hands back naive datetimes; every time stored is UTC.
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-
-
 def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:
     metadata = {
         "state": sandbox.state,
         "region": sandbox.target,
         "class": sandbox.sandbox_class,
         "nodeDomain": state.settings.node_domain,
-        "updatedAt": _iso(sandbox.updated_at),
+        "updatedAt": sandbox.updated_at.isoformat(),
         "lastSnapshot": None,
         "snapshotState": None,
         "autoStopInterval": sandbox.auto_stop_interval,
         "autoArchiveInterval": sandbox.auto_archive_interval,
         "progress": sandbox.progress,
         "archive": (
-            {"size": sandbox.archive_size, "sha256": sandbox.archive_sha256, "archivedAt": _iso(sandbox.archived_at)}
+            {
+                "size": sandbox.archive_size,
+                "sha256": sandbox.archive_sha256,
+                "archivedAt": sandbox.archived_at.isoformat(),
+            }
             if sandbox.archive_key and sandbox.archived_at
             else None
         ),
@@ -54,7 +50,7 @@ def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:
         public=sandbox.public,
         target=sandbox.target,
         info=WorkspaceInfo(
-            created=_iso(sandbox.created_at) or "", name=sandbox.name, provider_metadata=json.dumps(metadata)
+            created=sandbox.created_at.isoformat(), name=sandbox.name, provider_metadata=json.dumps(metadata)
         ),
         cpu=sandbox.cpu,
         gpu=sandbox.gpu,

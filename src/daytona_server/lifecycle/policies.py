@@ -21,10 +21,6 @@ log = logging.getLogger("daytona.lifecycle")
 BusyProbe = Callable[[str], bool]
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
-
-
 def reconcile(service: SandboxService) -> None:
     """Make every sandbox's state match the runtime after a restart (or a crash, kill -9 included)."""
     runtime = service.runtime
@@ -102,7 +98,7 @@ class LifecycleLoop:
         with self.service.db.session() as session:
             sandboxes = list(session.scalars(select(Sandbox).where(Sandbox.state.in_([State.STARTED, State.STOPPED]))))
         for sandbox in sandboxes:
-            idle = now - _aware(sandbox.last_activity_at)
+            idle = now - sandbox.last_activity_at
             if sandbox.state == State.STARTED and sandbox.auto_stop_interval > 0:
                 if idle >= timedelta(minutes=sandbox.auto_stop_interval):
                     self._maybe_stop(sandbox.id)

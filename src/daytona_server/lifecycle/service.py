@@ -97,8 +97,7 @@ class SandboxService:
                     f"sandbox {sandbox_id} is {sandbox.state}: start it first (daytona sandbox start {sandbox_id})"
                 )
             now = utcnow()
-            last = sandbox.last_activity_at.replace(tzinfo=now.tzinfo)
-            if now - last > ACTIVITY_RESOLUTION:
+            if now - sandbox.last_activity_at > ACTIVITY_RESOLUTION:
                 sandbox.last_activity_at = now
                 session.commit()
             return sandbox
