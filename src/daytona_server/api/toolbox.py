@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
@@ -35,6 +37,11 @@ _SKIP_REQUEST = {
     "content-length",
 }
 _SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a JSON body the route forwards unread (the agent validates it)."""
+    return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}, "required": True}}
 
 
 async def forward(state: ServerState, user: CurrentUser, workspace_id: str, path: str, request: Request) -> Response:
@@ -110,7 +117,7 @@ async def get_project_dir(workspace_id: str, request: Request, user: CurrentUser
     "/process/execute",
     response_model=ExecuteResponse,
     summary="Run a shell command as the sandbox user",
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": ExecuteRequest.model_json_schema()}}}},
+    openapi_extra=json_body(ExecuteRequest),
 )
 async def execute_command(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "process/execute", request)
@@ -120,7 +127,7 @@ async def execute_command(workspace_id: str, request: Request, user: CurrentUser
     "/process/code-run",
     response_model=ExecuteResponse,
     summary="Run python, javascript or typescript code",
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": CodeRunRequest.model_json_schema()}}}},
+    openapi_extra=json_body(CodeRunRequest),
 )
 async def code_run(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "process/code-run", request)

@@ -8,14 +8,12 @@ uploads stream through to the agent. Included before the toolbox catch-all so th
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from .deps import CurrentUser, State
-from .toolbox import forward
+from .toolbox import forward, json_body
 
 router = APIRouter(prefix="/toolbox/{workspace_id}/toolbox", tags=["toolbox"])
 
@@ -138,10 +136,6 @@ class GitDeleteBranchRequest(GitBranchRequest):
 class GitCheckoutRequest(_Wire):
     path: str
     branch: str = Field(description="a branch (a remote-only one gets a tracking branch) or a commit")
-
-
-def _json(model: type[BaseModel]) -> dict[str, Any]:
-    return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}, "required": True}}
 
 
 _UPLOAD = {
@@ -273,7 +267,7 @@ async def search_files(
     "/files/replace",
     response_model=list[ReplaceResult],
     summary="Replace a text in files",
-    openapi_extra=_json(ReplaceRequest),
+    openapi_extra=json_body(ReplaceRequest),
 )
 async def replace_in_files(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "files/replace", request)
@@ -282,7 +276,7 @@ async def replace_in_files(workspace_id: str, request: Request, user: CurrentUse
 # -- git ----------------------------------------------------------------------------------------
 
 
-@router.post("/git/clone", summary="Clone a repository", openapi_extra=_json(GitCloneRequest))
+@router.post("/git/clone", summary="Clone a repository", openapi_extra=json_body(GitCloneRequest))
 async def git_clone_repository(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/clone", request)
 
@@ -301,22 +295,22 @@ async def git_list_branches(
     return await forward(state, user, workspace_id, "git/branches", request)
 
 
-@router.post("/git/branches", summary="Create a branch and switch to it", openapi_extra=_json(GitBranchRequest))
+@router.post("/git/branches", summary="Create a branch and switch to it", openapi_extra=json_body(GitBranchRequest))
 async def git_create_branch(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/branches", request)
 
 
-@router.delete("/git/branches", summary="Delete a branch", openapi_extra=_json(GitDeleteBranchRequest))
+@router.delete("/git/branches", summary="Delete a branch", openapi_extra=json_body(GitDeleteBranchRequest))
 async def git_delete_branch(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/branches", request)
 
 
-@router.post("/git/checkout", summary="Switch to a branch or a commit", openapi_extra=_json(GitCheckoutRequest))
+@router.post("/git/checkout", summary="Switch to a branch or a commit", openapi_extra=json_body(GitCheckoutRequest))
 async def git_checkout_branch(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/checkout", request)
 
 
-@router.post("/git/add", summary="Stage files", openapi_extra=_json(GitAddRequest))
+@router.post("/git/add", summary="Stage files", openapi_extra=json_body(GitAddRequest))
 async def git_add_files(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/add", request)
 
@@ -325,7 +319,7 @@ async def git_add_files(workspace_id: str, request: Request, user: CurrentUser, 
     "/git/commit",
     response_model=GitCommitResponse,
     summary="Commit staged changes",
-    openapi_extra=_json(GitCommitRequest),
+    openapi_extra=json_body(GitCommitRequest),
 )
 async def git_commit_changes(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/commit", request)
@@ -345,11 +339,11 @@ async def git_list_remotes(
     return await forward(state, user, workspace_id, "git/remotes", request)
 
 
-@router.post("/git/push", summary="Push a branch (sets its upstream)", openapi_extra=_json(GitRepoRequest))
+@router.post("/git/push", summary="Push a branch (sets its upstream)", openapi_extra=json_body(GitRepoRequest))
 async def git_push_changes(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/push", request)
 
 
-@router.post("/git/pull", summary="Fetch and merge (never rebase)", openapi_extra=_json(GitRepoRequest))
+@router.post("/git/pull", summary="Fetch and merge (never rebase)", openapi_extra=json_body(GitRepoRequest))
 async def git_pull_changes(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "git/pull", request)

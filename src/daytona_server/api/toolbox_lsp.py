@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from .deps import CurrentUser, State
-from .toolbox import forward
+from .toolbox import forward, json_body
 
 router = APIRouter(prefix="/toolbox/{workspace_id}/toolbox/lsp", tags=["toolbox"])
 
@@ -87,32 +87,33 @@ class LspServerStatus(_Wire):
     error: str | None = None
 
 
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}, "required": True}}
-
-
 @router.post(
-    "/start", response_model=LspServerStatus, summary="Start a language server", openapi_extra=_body(LspServerRequest)
+    "/start",
+    response_model=LspServerStatus,
+    summary="Start a language server",
+    openapi_extra=json_body(LspServerRequest),
 )
 async def lsp_start(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "lsp/start", request)
 
 
 @router.post(
-    "/stop", response_model=LspServerStatus, summary="Stop a language server", openapi_extra=_body(LspServerRequest)
+    "/stop", response_model=LspServerStatus, summary="Stop a language server", openapi_extra=json_body(LspServerRequest)
 )
 async def lsp_stop(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "lsp/stop", request)
 
 
 @router.post(
-    "/did-open", summary="Open a file (read from disk) in a language server", openapi_extra=_body(LspDocumentRequest)
+    "/did-open",
+    summary="Open a file (read from disk) in a language server",
+    openapi_extra=json_body(LspDocumentRequest),
 )
 async def lsp_did_open(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "lsp/did-open", request)
 
 
-@router.post("/did-close", summary="Close a file in a language server", openapi_extra=_body(LspDocumentRequest))
+@router.post("/did-close", summary="Close a file in a language server", openapi_extra=json_body(LspDocumentRequest))
 async def lsp_did_close(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "lsp/did-close", request)
 
@@ -121,7 +122,7 @@ async def lsp_did_close(workspace_id: str, request: Request, user: CurrentUser, 
     "/completions",
     response_model=CompletionList,
     summary="Completions at a position",
-    openapi_extra=_body(LspCompletionParams),
+    openapi_extra=json_body(LspCompletionParams),
 )
 async def lsp_completions(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "lsp/completions", request)

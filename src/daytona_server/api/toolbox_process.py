@@ -8,14 +8,12 @@ toolbox catch-all so that they match first.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from .deps import CurrentUser, State
-from .toolbox import forward
+from .toolbox import forward, json_body
 
 router = APIRouter(prefix="/toolbox/{workspace_id}/toolbox", tags=["toolbox"])
 
@@ -73,16 +71,12 @@ class Activity(_Wire):
     last_activity: float = Field(alias="lastActivity", description="Unix time of the last session activity")
 
 
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}, "required": True}}
-
-
 @router.post(
     "/process/session",
     status_code=201,
     response_model=Session,
     summary="Create a session: a shell that keeps its state between commands",
-    openapi_extra=_body(CreateSessionRequest),
+    openapi_extra=json_body(CreateSessionRequest),
 )
 async def create_session(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
     return await forward(state, user, workspace_id, "process/session", request)
@@ -111,7 +105,7 @@ async def delete_session(
     "/process/session/{session_id}/exec",
     response_model=SessionExecuteResponse,
     summary="Run a command in a session (async: return at once)",
-    openapi_extra=_body(SessionExecuteRequest),
+    openapi_extra=json_body(SessionExecuteRequest),
 )
 async def execute_session_command(
     workspace_id: str, session_id: str, request: Request, user: CurrentUser, state: State
@@ -158,7 +152,7 @@ async def get_session_command_logs(
 @router.post(
     "/process/session/{session_id}/command/{command_id}/input",
     summary="Write to the stdin of a running command",
-    openapi_extra=_body(SessionSendInputRequest),
+    openapi_extra=json_body(SessionSendInputRequest),
 )
 async def send_session_command_input(
     workspace_id: str, session_id: str, command_id: str, request: Request, user: CurrentUser, state: State
