@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from . import process
-from .http import HttpError, Request, Response, Router
+from .http import HttpError, Request, Response, Router, str_field
 from .userfs import as_user, os_error, resolve
 from .users import OsUser
 
@@ -219,14 +219,8 @@ def parse_log(output: str) -> List[Dict[str, str]]:
 
 
 def _str(body: Dict[str, Any], name: str, required: bool = False) -> Optional[str]:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise HttpError(400, "%s is required" % name)
-        return None
-    if not isinstance(value, str):
-        raise HttpError(400, "%s must be a string" % name)
-    return value
+    # For git an empty string is as good as absent.
+    return str_field(body, name, required, empty_ok=False)
 
 
 def _name_arg(value: Optional[str], what: str) -> str:

@@ -29,6 +29,18 @@ class HttpError(Exception):
         self.message = message
 
 
+def str_field(body: Dict[str, Any], name: str, required: bool = False, empty_ok: bool = True) -> Optional[str]:
+    """A string field of a JSON body: None when absent (or empty, unless `empty_ok`); 400 when required."""
+    value = body.get(name)
+    if value is None or (value == "" and not empty_ok):
+        if required:
+            raise HttpError(400, "%s is required" % name)
+        return None
+    if not isinstance(value, str):
+        raise HttpError(400, "%s must be a string" % name)
+    return value
+
+
 class Request:
     def __init__(self, method: str, path: str, query: Dict[str, list], headers: Any, rfile: Any) -> None:
         self.method = method

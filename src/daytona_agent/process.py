@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
 from . import children
-from .http import HttpError, Request, Response
+from .http import HttpError, Request, Response, str_field
 from .users import OsUser
 
 # In-memory cap per stream; the rest is dropped and the truncation is marked in the output.
@@ -238,26 +238,15 @@ def _parse_env(value: Any) -> Optional[Dict[str, str]]:
     return value
 
 
-def _parse_str(body: Dict[str, Any], name: str, required: bool = False) -> Optional[str]:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise HttpError(400, "%s is required" % name)
-        return None
-    if not isinstance(value, str):
-        raise HttpError(400, "%s must be a string" % name)
-    return value
-
-
 def execute_handler(user: OsUser) -> Any:
     def handle(request: Request) -> Response:
         body = request.json()
-        command = _parse_str(body, "command", required=True)
+        command = str_field(body, "command", required=True)
         assert command is not None
         if not command.strip():
             raise HttpError(400, "command must not be empty")
         argv = ["/bin/sh", "-c", command]
-        cwd, env, timeout = _parse_str(body, "cwd"), _parse_env(body.get("env")), _parse_timeout(body.get("timeout"))
+        cwd, env, timeout = str_field(body, "cwd"), _parse_env(body.get("env")), _parse_timeout(body.get("timeout"))
         if _wants_stream(request):
             return streamed(start(argv, user, cwd, env, False), timeout)
         return Response(200, run(argv, user, cwd=cwd, env=env, timeout=timeout))
@@ -276,14 +265,14 @@ _RUNNERS = {
 def code_run_handler(user: OsUser) -> Any:
     def handle(request: Request) -> Response:
         body = request.json()
-        language = _parse_str(body, "language") or "python"
+        language = str_field(body, "language") or "python"
         if language not in _RUNNERS:
             raise HttpError(400, "unsupported language %r: use one of %s" % (language, ", ".join(_RUNNERS)))
-        code = _parse_str(body, "code", required=True)
+        code = str_field(body, "code", required=True)
         argv = body.get("argv") or []
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             raise HttpError(400, "argv must be a list of strings")
-        stdin = _parse_str(body, "input")
+        stdin = str_field(body, "input")
         suffix, runner = _RUNNERS[language]
         if shutil.which(runner[0], path=user_env(user).get("PATH")) is None:
             raise HttpError(400, "%s is not installed in this sandbox's image (%s)" % (runner[0], language))
@@ -296,7 +285,7 @@ def code_run_handler(user: OsUser) -> Any:
             if os.getuid() == 0:
                 os.chown(tmpdir, user.uid, user.gid)
                 os.chown(path, user.uid, user.gid)
-            cwd, env = _parse_str(body, "cwd"), _parse_env(body.get("env"))
+            cwd, env = str_field(body, "cwd"), _parse_env(body.get("env"))
             timeout = _parse_timeout(body.get("timeout"))
             data = stdin.encode() if stdin is not None else None
             if _wants_stream(request):
