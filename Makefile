@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh Debian/Ubuntu box:
 #   make run    install what is missing, build the default sandbox image, start the server
 #   make test   the same preparation, then lint, type check and the whole test suite
-.PHONY: run test test-ts install docker image lint format sdk-sync bench official-sdk clean
+.PHONY: run test test-ts install docker image lint format sdk-sync bench official-sdk security-report clean
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -9,6 +9,9 @@ HOST    ?= 127.0.0.1
 PORT    ?= 3000
 DATA_DIR ?= $(CURDIR)/.data
 OFFICIAL_VENV := .venv-official
+# The project's own Docker engine (scripts/ensure-docker.sh starts it, with disk quotas); set
+# DOCKER_HOST to use another engine as it is.
+export DOCKER_HOST ?= unix:///run/daytona/docker.sock
 
 $(VENV)/.installed: pyproject.toml
 	@command -v python3 >/dev/null || { echo "error: python3 (3.11+) is required"; exit 1; }
@@ -65,6 +68,10 @@ test-ts: image $(TS_SDK)/node_modules/.package-lock.json
 test: image official-sdk lint test-ts
 	@WITH_TEST_DEPS=1 ./scripts/ensure-docker.sh
 	$(VENV)/bin/pytest -q
+
+# The adversarial escape matrix (tests/security/probes.py) against a fresh server, as a table.
+security-report: image
+	$(PY) -m tests.security.report
 
 bench: image
 	$(PY) bench/create_exec.py

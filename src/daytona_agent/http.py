@@ -42,10 +42,13 @@ def str_field(body: Dict[str, Any], name: str, required: bool = False, empty_ok:
 
 
 class Request:
-    def __init__(self, method: str, path: str, query: Dict[str, list], headers: Any, rfile: Any) -> None:
+    def __init__(
+        self, method: str, path: str, query: Dict[str, list], headers: Any, rfile: Any, raw_query: str = ""
+    ) -> None:
         self.method = method
-        self.path = path
+        self.path = path  # as sent, still percent-encoded
         self.query = query
+        self.raw_query = raw_query
         self.headers = headers
         self._rfile = rfile
         # Bodies come with a Content-Length or, streamed by the proxy, chunked.
@@ -212,7 +215,8 @@ def _make_handler(router: Router) -> type:
 
         def _handle(self) -> None:
             parts = urlsplit(self.path)
-            request = Request(self.command, parts.path, parse_qs(parts.query), self.headers, self.rfile)
+            query = parse_qs(parts.query)
+            request = Request(self.command, parts.path, query, self.headers, self.rfile, raw_query=parts.query)
             try:
                 response = router.dispatch(request)
             except HttpError as exc:
@@ -231,6 +235,12 @@ def _make_handler(router: Router) -> type:
             self.send_header("Content-Type", response.content_type)
             for key, value in response.headers.items():
                 self.send_header(key, value)
+            if self.command == "HEAD":  # headers only; a body would break the keep-alive connection
+                self.end_headers()
+                for _ in response.stream or ():
+                    pass
+                self.wfile.flush()
+                return
             if response.stream is not None:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
@@ -250,7 +260,7 @@ def _make_handler(router: Router) -> type:
             self.wfile.write(payload)
             self.wfile.flush()
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _handle
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
     return AgentRequestHandler
 

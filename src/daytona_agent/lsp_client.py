@@ -183,7 +183,10 @@ class LspConnection:
                 raise LspServerExited(self._closed_reason)
         self._outbox.put(encode_message({"jsonrpc": "2.0", "method": method, "params": params}))
 
-    def stderr_tail(self) -> str:
+    def stderr_tail(self, wait: float = 1.0) -> str:
+        """The last of what the server wrote to stderr; once it exited, everything it wrote (up to `wait` s)."""
+        if self.proc.poll() is not None:
+            self._threads[2].join(wait)  # the reader may not have reached the end of the pipe yet
         with self._lock:
             return bytes(self._stderr).decode("utf-8", errors="replace")
 

@@ -1,4 +1,8 @@
-"""Preview links: HTTP requests for a port of the sandbox, relayed to 127.0.0.1:<port> inside it."""
+"""Preview links: HTTP requests for a port of the sandbox, relayed to 127.0.0.1:<port> inside it.
+
+Path and query go on byte for byte as they came (still percent-encoded); bodies with a length or
+chunked; HEAD gets headers only.
+"""
 
 from __future__ import annotations
 
@@ -30,27 +34,30 @@ def _relay(request: Request) -> Response:
         raise HttpError(400, "port must be a number") from None
     if not 1 <= port <= 65535:
         raise HttpError(400, "port must be between 1 and 65535")
-    path = "/" + request.params.get("path", "")
-    query = "&".join("%s=%s" % (k, v) for k, values in request.query.items() for v in values)
+    prefix = "/preview/%s" % request.params["port"]
+    path = request.path[len(prefix) :] if request.path.startswith(prefix + "/") else "/"
+    target = path + ("?" + request.raw_query if request.raw_query else "")
     headers: Dict[str, str] = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
     headers["Host"] = "localhost:%d" % port
-    length = int(request.headers.get("Content-Length") or 0)
+    chunked = "chunked" in (request.headers.get("Transfer-Encoding") or "").lower()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
     try:
-        conn.putrequest(
-            request.method, path + ("?" + query if query else ""), skip_host=True, skip_accept_encoding=True
-        )
+        conn.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
         for key, value in headers.items():
             conn.putheader(key, value)
-        conn.putheader("Content-Length", str(length))
+        if chunked:
+            conn.putheader("Transfer-Encoding", "chunked")
+        else:
+            conn.putheader("Content-Length", request.headers.get("Content-Length") or "0")
         conn.endheaders()
-        remaining = length
-        while remaining > 0:
-            data = request.read(min(CHUNK, remaining))
+        while True:
+            data = request.read(CHUNK)  # the agent's Request decodes a chunked body
+            if chunked:
+                conn.send(b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n")
+            elif data:
+                conn.send(data)
             if not data:
                 break
-            conn.send(data)
-            remaining -= len(data)
         upstream = conn.getresponse()
     except ConnectionRefusedError:
         conn.close()
@@ -70,6 +77,8 @@ def _relay(request: Request) -> Response:
             conn.close()
 
     out_headers = {k: v for k, v in upstream.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-type"}}
+    if request.method == "HEAD" and upstream.getheader("Content-Length"):
+        out_headers["Content-Length"] = upstream.getheader("Content-Length", "0")
     return Response(
         upstream.status,
         content_type=upstream.getheader("Content-Type", "application/octet-stream"),
@@ -79,5 +88,5 @@ def _relay(request: Request) -> Response:
 
 
 def register(router: Router) -> None:
-    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         router.route(method, "/preview/{port}/{path:path}")(_relay)

@@ -1,6 +1,6 @@
 """Session endpoints, wire-compatible with `daytona_api_client` 0.14.0, plus input, follow and offsets.
 
-    POST   /process/session                                   {sessionId} -> Session (201)
+    POST   /process/session                                   {sessionId} -> Session (200)
     GET    /process/session                                   -> [Session]
     GET    /process/session/{sessionId}                       -> Session {sessionId, commands}
     DELETE /process/session/{sessionId}                       kills what runs in it
@@ -99,7 +99,7 @@ def register(router: Router, manager: SessionManager) -> None:
     @router.route("POST", "/process/session")
     def create(request: Request) -> Response:
         session_id = check_session_id(request.json().get("sessionId"))
-        return Response(201, manager.create(session_id).to_api())
+        return Response(200, manager.create(session_id).to_api())
 
     @router.route("GET", "/process/session")
     def list_sessions(request: Request) -> Response:

@@ -23,6 +23,7 @@ class Image:
     updated_at: str
     last_used_at: str | None
     user_id: str
+    general: bool = False  # a system image: every user may use it, only admins change it
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Image:
@@ -37,6 +38,7 @@ class Image:
             created_at=data.get("createdAt", ""),
             updated_at=data.get("updatedAt", ""),
             last_used_at=data.get("lastUsedAt"),
+            general=bool(data.get("general")),
             user_id=data.get("userId", ""),
         )
 

@@ -15,6 +15,16 @@ class BadRequest(ApiError):
         super().__init__(400, message)
 
 
+class Unauthorized(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, message)
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(403, message)
+
+
 class NotFound(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(404, message)
@@ -23,6 +33,13 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(409, message)
+
+
+class TooManyRequests(ApiError):
+    """A quota is used up: it fits once something is stopped or deleted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(429, message)
 
 
 class Unavailable(ApiError):

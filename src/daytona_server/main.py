@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -14,6 +15,8 @@ from .db.session import Database, migrate
 from .runner.base import RuntimeFailure
 from .runner.default_image import ImageBuildError, ensure_default_image
 from .runner.docker_runtime import DockerRuntime
+
+log = logging.getLogger("daytona.server")
 
 
 def _say(message: str) -> None:
@@ -36,6 +39,13 @@ def bootstrap(settings: Settings) -> tuple[str | None, str | None]:
         db.engine.dispose()
 
 
+def _io_uring_open() -> bool:
+    try:
+        return Path("/proc/sys/kernel/io_uring_disabled").read_text().strip() == "0"
+    except OSError:
+        return False  # an older kernel without the switch, or no procfs to tell
+
+
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -49,6 +59,7 @@ def run_server(settings: Settings) -> None:
         )
         if settings.build_default_image:
             ensure_default_image(runtime.client, settings.default_image, log=_say)
+        enforced, reason = runtime.disk_quota()
     except (RuntimeFailure, ImageBuildError) as exc:
         raise SystemExit(f"error: {exc}") from None
     new_key, new_password = bootstrap(settings)
@@ -57,6 +68,15 @@ def run_server(settings: Settings) -> None:
     _say(f"Daytona server: {url}/api   (OpenAPI: {url}/api/openapi.json, docs: {url}/api/docs)")
     _say(f"Dashboard: {url}/")
     _say(f"Data directory: {settings.data_dir}   sandbox network: {runtime.network}")
+    if enforced:
+        _say(f"Disk sizes: enforced ({reason})")
+    else:
+        log.warning("sandbox disk sizes are NOT enforced: %s", reason)
+    if _io_uring_open():
+        log.warning(
+            "io_uring is open to unprivileged processes, sandboxes included: a large kernel attack surface;"
+            " set kernel.io_uring_disabled=1 (make docker does)"
+        )
     if new_key:
         _say(f"Admin API key (shown once, also saved 0600 in {settings.api_key_file}):\n\n    {new_key}\n")
     elif settings.bootstrap_api_key:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
 
 import httpx
 
@@ -57,8 +59,22 @@ def test_preview_bad_targets(workspace: Workspace, server: RunningServer) -> Non
         base, headers={"Host": f"9999-{workspace.id}.localhost:{server.port}", "X-Daytona-Preview-Token": token}
     )
     assert closed.status_code == 502 and "nothing is listening on port 9999" in closed.json()["message"]
+    # A stranger gets the same answer for a missing sandbox as for an existing private one.
     unknown = httpx.get(base, headers={"Host": f"8080-no-such-sandbox.localhost:{server.port}"})
-    assert unknown.status_code == 404
+    private = httpx.get(base, headers={"Host": f"8080-{workspace.id}.localhost:{server.port}"})
+    assert unknown.status_code == private.status_code == 401
+    assert unknown.json()["message"].replace("no-such-sandbox", "X") == private.json()["message"].replace(
+        workspace.id, "X"
+    )
+    bad_token = {"X-Daytona-Preview-Token": token}
+    assert (
+        httpx.get(base, headers={"Host": f"9999-no-such-sandbox.localhost:{server.port}", **bad_token}).status_code
+        == 401
+    )
+    admin = {"Authorization": f"Bearer {server.api_key}"}
+    assert (
+        httpx.get(base, headers={"Host": f"8080-no-such-sandbox.localhost:{server.port}", **admin}).status_code == 404
+    )
     # The API itself is unaffected by preview routing.
     assert httpx.get(f"{base}/api/health").status_code == 200
 
@@ -101,3 +117,61 @@ def test_server_credentials_never_reach_the_sandbox(workspace: Workspace, server
         f"http://127.0.0.1:{server.port}/", headers={**headers, "Authorization": f"Bearer {server.api_key}"}
     )
     assert "authorization" not in {k.lower() for k in with_key.json()}
+
+
+RAW_ECHO_SERVER = """
+import http.server, json
+class Echo(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def _answer(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        out = json.dumps({"method": self.command, "target": self.path, "body": body.decode()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.send_header("X-Echo", "yes")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(out)
+    do_GET = do_POST = do_PUT = do_HEAD = _answer
+http.server.HTTPServer(("127.0.0.1", 9191), Echo).serve_forever()
+"""
+
+
+def test_preview_relays_bytes_unchanged(workspace: Workspace, server: RunningServer) -> None:
+    """Encoded paths and queries arrive as sent, chunked bodies arrive whole, and HEAD is relayed."""
+    workspace.process.exec(
+        f"cat > /tmp/raw.py <<'EOF'\n{RAW_ECHO_SERVER}\nEOF\nnohup python3 /tmp/raw.py >/dev/null 2>&1 &"
+    )
+    headers = {"Host": f"9191-{workspace.id}.localhost:{server.port}",
+               "X-Daytona-Preview-Token": workspace.get_preview_url(9191).token}  # fmt: skip
+    base = f"http://127.0.0.1:{server.port}"
+    target = "/files/a%20b%2Fc?q=a%26b&empty=&plus=a+b&same=1&same=2"
+    deadline = time.monotonic() + 20
+    with httpx.Client(base_url=base, headers=headers) as client:
+        while (response := client.get(target)).status_code != 200:
+            assert time.monotonic() < deadline, response.text
+            time.sleep(0.2)
+        assert response.json() == {"method": "GET", "target": target, "body": ""}
+
+        def chunks() -> Iterator[bytes]:
+            yield b"first,"
+            yield b"second"
+
+        streamed = client.post("/upload?x=1", content=chunks())  # no length: sent chunked
+        assert streamed.json() == {"method": "POST", "target": "/upload?x=1", "body": "first,second"}
+        head = client.head(target)
+        assert head.status_code == 200 and head.headers["x-echo"] == "yes" and head.content == b""
+        as_get = json.dumps({"method": "HEAD", "target": target, "body": ""})  # what a GET would have sent
+        assert int(head.headers["content-length"]) == len(as_get)
+        assert client.get("/after-head").json()["target"] == "/after-head"  # the connection is still sound

@@ -283,7 +283,7 @@ def agent(manager: SessionManager, tmp_path: Path) -> Iterator[httpx.Client]:
 
 def test_routes_answer_the_official_shapes(agent: httpx.Client) -> None:
     created = agent.post("/process/session", json={"sessionId": "s1"})
-    assert created.status_code == 201 and created.json() == {**created.json(), "sessionId": "s1", "commands": []}
+    assert created.status_code == 200 and created.json() == {**created.json(), "sessionId": "s1", "commands": []}
     r = agent.post("/process/session/s1/exec", json={"command": "echo hi", "async": False})
     assert r.status_code == 200
     body = r.json()
@@ -328,7 +328,7 @@ def test_bad_input_gets_clear_4xx(agent: httpx.Client) -> None:
     assert status("POST", "/process/session", json={}) == 400
     assert status("POST", "/process/session", json={"sessionId": "a/b"}) == 400
     assert status("POST", "/process/session", json={"sessionId": "x" * 300}) == 400
-    assert status("POST", "/process/session", json={"sessionId": "ok"}) == 201
+    assert status("POST", "/process/session", json={"sessionId": "ok"}) == 200
     assert status("POST", "/process/session", json={"sessionId": "ok"}) == 409
     assert status("GET", "/process/session/nope") == 404
     assert status("DELETE", "/process/session/nope") == 404

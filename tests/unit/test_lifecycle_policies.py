@@ -10,6 +10,7 @@ import pytest
 from daytona_server.config import Settings
 from daytona_server.db.models import Sandbox, User, utcnow
 from daytona_server.db.session import Database, migrate
+from daytona_server.images.service import ImageService
 from daytona_server.lifecycle.policies import LifecycleLoop, reconcile
 from daytona_server.lifecycle.service import SandboxService
 from daytona_server.storage import open_store
@@ -25,7 +26,9 @@ def service(tmp_path: Path) -> SandboxService:
     with db.session() as session:
         session.add(User(id="u", name="u", role="user"))
         session.commit()
-    return SandboxService(settings, db, StubRuntime(), open_store(settings.archive_store_url))
+    runtime = StubRuntime()
+    images = ImageService(db, runtime.images, settings.default_image)
+    return SandboxService(settings, db, runtime, open_store(settings.archive_store_url), images)
 
 
 def add(service: SandboxService, sandbox_id: str, state: str, **fields: object) -> None:

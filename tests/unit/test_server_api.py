@@ -19,15 +19,19 @@ from daytona_server.config import Settings
 from daytona_server.main import bootstrap
 from daytona_server.runner.base import ContainerStatus, SandboxSpec
 
+from ..support.accounts import KEY
+from ..support.stub_images import StubImages
+
 
 class StubRuntime:
     """Keeps containers in a dict; enough for the API's bookkeeping, runs nothing."""
 
     def __init__(self) -> None:
         self.containers: dict[str, bool] = {}
+        self.images = StubImages()
 
     def image_exists(self, image: str) -> bool:
-        return image.startswith("daytona-sandbox")
+        return self.images.exists(image)
 
     def create(self, spec: SandboxSpec) -> str:
         self.containers[spec.sandbox_id] = False
@@ -52,8 +56,13 @@ class StubRuntime:
     def list_sandbox_ids(self) -> list[str]:
         return list(self.containers)
 
+    def supports_gpu(self) -> bool:
+        return True
 
-KEY = "dtn_unit_test_key"
+    def disk_quota(self) -> tuple[bool, str]:
+        return False, "a stand-in runtime runs nothing"
+
+
 # Routes that need no key: liveness, and signing in to / out of the dashboard.
 PUBLIC_ROUTES = {"/api/health", "/api/auth/login", "/api/auth/logout"}
 

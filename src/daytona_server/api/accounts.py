@@ -19,7 +19,7 @@ from .. import auth, quotas
 from ..db.models import ApiKey, Sandbox, User
 from ..errors import ApiError, BadRequest, Conflict, NotFound
 from .deps import SESSION_COOKIE, CurrentUser, ServerState, State, require_admin
-from .schemas import CamelModel
+from .schemas import CamelModel, Text
 
 router = APIRouter(tags=["accounts"])
 USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -98,14 +98,14 @@ async def get_user_usage_overview(user: CurrentUser, state: State) -> dict[str, 
     quota = dto.quota
     return {
         "totalCpuQuota": quota["totalCpuQuota"],
-        "totalGpuQuota": 0,
+        "totalGpuQuota": quota["totalGpuQuota"],
         "totalMemoryQuota": quota["totalMemoryQuota"],
         "totalDiskQuota": quota["totalDiskQuota"],
         "totalWorkspaceQuota": quota["workspaceQuota"],
         "concurrentWorkspaceQuota": quota["maxConcurrentWorkspaces"],
         "imageQuota": quota["imageQuota"],
         "totalImageSizeQuota": quota["totalImageSize"],
-        **{k: v for k, v in dto.usage.items() if k != "currentGpuUsage"},
+        **dto.usage,
     }
 
 
@@ -113,7 +113,7 @@ async def get_user_usage_overview(user: CurrentUser, state: State) -> dict[str, 
 
 
 class CreateApiKey(CamelModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: Text = Field(min_length=1, max_length=255)
 
 
 class ApiKeyResponse(CamelModel):
@@ -146,7 +146,13 @@ def _own_key(state: ServerState, user: User, name: str) -> ApiKey:
         return key
 
 
-@router.post("/api-keys", response_model=ApiKeyResponse, response_model_by_alias=True, summary="Create an API key")
+@router.post(
+    "/api-keys",
+    status_code=201,
+    response_model=ApiKeyResponse,
+    response_model_by_alias=True,
+    summary="Create an API key",
+)
 async def create_api_key(body: CreateApiKey, user: CurrentUser, state: State) -> ApiKeyResponse:
     name = body.name.strip()
     if not name:
@@ -182,7 +188,7 @@ async def get_api_key(name: str, user: CurrentUser, state: State) -> ApiKeyList:
     return _listed(await run_in_threadpool(_own_key, state, user, name))
 
 
-@router.delete("/api-keys/{name}", summary="Delete (revoke) an API key; it stops working at once")
+@router.delete("/api-keys/{name}", status_code=204, summary="Delete (revoke) an API key; it stops working at once")
 async def delete_api_key(name: str, user: CurrentUser, state: State) -> None:
     def delete() -> None:
         key = _own_key(state, user, name)
@@ -205,6 +211,8 @@ class QuotaFields(CamelModel):
     max_cpu_per_workspace: float | None = Field(default=None, ge=0)
     max_memory_per_workspace: float | None = Field(default=None, ge=0)
     max_disk_per_workspace: float | None = Field(default=None, ge=0)
+    max_gpu_per_workspace: float | None = Field(default=None, ge=0)
+    total_gpu_quota: float | None = Field(default=None, ge=0)
     max_concurrent_workspaces: float | None = Field(default=None, ge=0)
     workspace_quota: float | None = Field(default=None, ge=0)
     image_quota: float | None = Field(default=None, ge=0)
@@ -217,12 +225,14 @@ class QuotaFields(CamelModel):
 
 class CreateUser(QuotaFields):
     id: str
-    name: str = Field(min_length=1, max_length=255)
-    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    name: Text = Field(min_length=1, max_length=255)
+    password: Text | None = Field(default=None, min_length=8, max_length=1024)
     role: str = Field(default="user", pattern="^(admin|user)$")
 
 
-@router.post("/users", response_model=UserDto, response_model_by_alias=True, summary="Create a user (admins)")
+@router.post(
+    "/users", status_code=201, response_model=UserDto, response_model_by_alias=True, summary="Create a user (admins)"
+)
 async def create_user(body: CreateUser, user: CurrentUser, state: State) -> UserDto:
     require_admin(user)
     if not USER_ID.match(body.id):

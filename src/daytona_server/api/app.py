@@ -10,17 +10,20 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from .. import __version__
+from ..auth import ADMIN_ID
 from ..config import Settings
 from ..dashboard import mount_dashboard
 from ..db.session import Database, migrate
+from ..images.service import ImageService
 from ..lifecycle.policies import LifecycleLoop, reconcile
 from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
+from ..runner.images import image_engine
 from ..storage import open_store
 from . import accounts, errors, images, preview, toolbox, toolbox_fs_git, toolbox_lsp, toolbox_process, workspaces
 from .deps import ServerState
-from .schemas import Health
+from .schemas import DiskQuota, Health
 
 log = logging.getLogger("daytona.server")
 
@@ -29,11 +32,14 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     migrate(db.engine)
-    sandboxes = SandboxService(settings, db, runtime, open_store(settings.archive_store_url))
+    image_service = ImageService(db, image_engine(runtime), settings.default_image)
+    image_service.ensure_default(ADMIN_ID)
+    sandboxes = SandboxService(settings, db, runtime, open_store(settings.archive_store_url), image_service)
     state = ServerState(
         settings=settings,
         db=db,
         sandboxes=sandboxes,
+        images=image_service,
         agents=AgentPool(runtime.agent_socket),
         preview_secret=preview.load_secret(settings.data_dir),
     )
@@ -67,7 +73,8 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
 
     @api.get("/health", response_model=Health, tags=["health"], summary="Liveness; needs no API key")
     async def health() -> Health:
-        return Health(status="ok", version=__version__)
+        enforced, reason = await run_in_threadpool(runtime.disk_quota)
+        return Health(status="ok", version=__version__, diskQuota=DiskQuota(enforced=enforced, reason=reason))
 
     api.include_router(workspaces.router)
     api.include_router(toolbox_lsp.router)  # before the toolbox catch-all

@@ -14,6 +14,7 @@ from ..config import Settings
 from ..db.models import User
 from ..db.session import Database
 from ..errors import ApiError
+from ..images.service import ImageService
 from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool
 
@@ -23,6 +24,7 @@ class ServerState:
     settings: Settings
     db: Database
     sandboxes: SandboxService
+    images: ImageService
     agents: AgentPool
     preview_secret: bytes = b""
 

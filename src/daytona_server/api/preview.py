@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import auth
 from ..db.models import Sandbox
-from ..errors import ApiError
+from ..errors import ApiError, Conflict, NotFound, Unauthorized
 from .errors import error_response
 
 TOKEN_HEADER = "x-daytona-preview-token"
@@ -85,32 +85,39 @@ class PreviewMiddleware:
         if not 1 <= port <= 65535:
             return error_response(400, "preview port must be between 1 and 65535")
 
-        def check() -> str | None:
+        def check() -> ApiError | None:
+            """Who may pass, asked before anything about the sandbox is told: a stranger learns nothing."""
             with state.db.session() as session:
                 sandbox = session.get(Sandbox, sandbox_id)
-                if sandbox is None:
-                    return f"sandbox {sandbox_id} not found"
-                if sandbox.state != "started":
-                    return f"sandbox {sandbox_id} is {sandbox.state}: start it to use its preview links"
-                if sandbox.public:
-                    return None
                 token = request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_QUERY)
-                if token and hmac.compare_digest(token, preview_token(state.preview_secret, sandbox_id)):
-                    return None
                 bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
                 user = auth.authenticate(session, bearer) if bearer else None
-                if user is not None and (user.id == sandbox.owner_id or user.role == "admin"):
-                    return None
-                return "unauthorized"
+                if sandbox is not None and sandbox.public:
+                    allowed = True
+                elif token and hmac.compare_digest(token, preview_token(state.preview_secret, sandbox_id)):
+                    allowed = True  # the token is made for this id: it proves nothing for a missing one
+                else:
+                    allowed = sandbox is not None and user is not None and user.role == "admin"
+                    allowed = allowed or (sandbox is not None and user is not None and user.id == sandbox.owner_id)
+                if not allowed:
+                    if user is not None:
+                        return NotFound(f"sandbox {sandbox_id} not found")
+                    return Unauthorized(
+                        f"sandbox {sandbox_id} is private: send its preview token ({TOKEN_HEADER}) or an API key"
+                    )
+                if sandbox is None:
+                    return NotFound(f"sandbox {sandbox_id} not found")
+                if sandbox.state != "started":
+                    return Conflict(f"sandbox {sandbox_id} is {sandbox.state}: start it to use its preview links")
+                return None
 
         problem = await run_in_threadpool(check)
-        if problem == "unauthorized":
-            return error_response(
-                401, f"sandbox {sandbox_id} is private: send its preview token ({TOKEN_HEADER}) or an API key"
-            )
         if problem is not None:
-            return error_response(404 if "not found" in problem else 409, problem)
+            return error_response(problem.status, problem.message)
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
         try:
-            return await relay(state, sandbox_id, f"preview/{port}{request.url.path}", request, track=False)
+            return await relay(
+                state, sandbox_id, f"preview/{port}{raw_path.decode('latin-1')}", request, track=False, raw=True
+            )
         except ApiError as exc:
             return error_response(exc.status, exc.message)

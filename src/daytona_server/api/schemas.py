@@ -36,10 +36,32 @@ def _check_user(value: str | None) -> str | None:
 
 
 def _check_env(value: dict[str, str] | None) -> dict[str, str] | None:
-    for key in value or {}:
+    for key, text in (value or {}).items():
         if not ENV_NAME.match(key):
             raise ValueError(f"invalid environment variable name {key!r}")
+        _no_nul(text)
     return value
+
+
+def _no_nul(value: str | None) -> str | None:
+    """Text is stored as is, but PostgreSQL (and environment variables) cannot hold a NUL character."""
+    if value is not None and "\0" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+def _no_nul_labels(value: dict[str, str] | None) -> dict[str, str] | None:
+    for key, text in (value or {}).items():
+        _no_nul(key)
+        _no_nul(text)
+    return value
+
+
+# Free text without NUL characters; labels likewise.
+Text = Annotated[str, AfterValidator(_no_nul)]
+Labels = Annotated[dict[str, str], AfterValidator(_no_nul_labels)]
+# Minutes, stored in 32-bit integer columns.
+MAX_MINUTES = 2**31 - 1
 
 
 class CamelModel(BaseModel):
@@ -48,11 +70,11 @@ class CamelModel(BaseModel):
 
 class CreateWorkspace(CamelModel):
     id: Annotated[str | None, AfterValidator(_check_id)] = None
-    name: str | None = Field(default=None, max_length=255)
-    image: str | None = Field(default=None, min_length=1, max_length=512)
+    name: Text | None = Field(default=None, max_length=255)
+    image: Text | None = Field(default=None, min_length=1, max_length=512)
     user: Annotated[str | None, AfterValidator(_check_user)] = None
     env: Annotated[dict[str, str] | None, AfterValidator(_check_env)] = None
-    labels: dict[str, str] | None = None
+    labels: Labels | None = None
     public: bool | None = None
     var_class: SandboxClass | None = Field(default=None, alias="class")
     target: Target | None = None
@@ -60,7 +82,9 @@ class CreateWorkspace(CamelModel):
     gpu: int | None = Field(default=None, ge=0, le=8, description="GPUs")
     memory: int | None = Field(default=None, ge=1, le=256, description="Memory in GiB")
     disk: int | None = Field(default=None, ge=1, le=2048, description="Disk in GiB")
-    auto_stop_interval: int | None = Field(default=None, ge=0, description="Minutes idle before auto-stop; 0 = never")
+    auto_stop_interval: int | None = Field(
+        default=None, ge=0, le=MAX_MINUTES, description="Minutes idle before auto-stop; 0 = never"
+    )
 
 
 class ResizeWorkspace(CamelModel):
@@ -102,7 +126,7 @@ class Workspace(CamelModel):
 
 
 class WorkspaceLabels(CamelModel):
-    labels: dict[str, str]
+    labels: Labels
 
 
 class ProjectDirResponse(CamelModel):
@@ -140,9 +164,17 @@ class ErrorResponse(BaseModel):
     error: str
 
 
+class DiskQuota(BaseModel):
+    """Whether each sandbox's disk size is a hard limit on this server's engine, and why (or why not)."""
+
+    enforced: bool
+    reason: str
+
+
 class Health(BaseModel):
     status: str
     version: str
+    diskQuota: DiskQuota
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

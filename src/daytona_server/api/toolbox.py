@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Request
@@ -49,8 +50,13 @@ async def forward(state: ServerState, user: CurrentUser, workspace_id: str, path
     return await relay(state, workspace_id, path, request)
 
 
-async def relay(state: ServerState, workspace_id: str, path: str, request: Request, track: bool = True) -> Response:
-    """Stream `request` to the agent's `/<path>` and its answer back; `track` counts it as activity."""
+async def relay(
+    state: ServerState, workspace_id: str, path: str, request: Request, track: bool = True, raw: bool = False
+) -> Response:
+    """Stream `request` to the agent's `/<path>` and its answer back; `track` counts it as activity.
+
+    With `raw`, `path` is still percent-encoded and the query string goes on byte for byte.
+    """
     client = state.agents.client(workspace_id)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP_REQUEST}
     if "cookie" in headers:  # the sandbox's own cookies pass, the dashboard session does not
@@ -67,9 +73,15 @@ async def relay(state: ServerState, workspace_id: str, path: str, request: Reque
         content = request.stream()  # sent on chunked, as it arrives: the agent decodes chunked bodies
     else:
         content = b""  # type: ignore[assignment]
-    upstream = client.build_request(
-        request.method, "/" + path, params=request.query_params, headers=headers, content=content
-    )
+    if raw:
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        upstream = client.build_request(
+            request.method, "/" + path + (f"?{query}" if query else ""), headers=headers, content=content
+        )
+    else:  # `path` was built from decoded values: encode it again
+        upstream = client.build_request(
+            request.method, "/" + quote(path, safe="/"), params=request.query_params, headers=headers, content=content
+        )
     inflight = state.sandboxes.inflight if track else defaultdict(int)
     inflight[workspace_id] += 1  # a sandbox serving a request is not idle, however long it takes
     released = False
@@ -103,7 +115,11 @@ async def relay(state: ServerState, workspace_id: str, path: str, request: Reque
     return StreamingResponse(
         body(),
         status_code=response.status_code,
-        headers={k: v for k, v in response.headers.items() if k.lower() not in _SKIP_RESPONSE},
+        headers={
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in _SKIP_RESPONSE or (request.method == "HEAD" and k.lower() == "content-length")
+        },
         background=BackgroundTask(release),
     )
 

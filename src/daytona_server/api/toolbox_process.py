@@ -73,7 +73,6 @@ class Activity(_Wire):
 
 @router.post(
     "/process/session",
-    status_code=201,
     response_model=Session,
     summary="Create a session: a shell that keeps its state between commands",
     openapi_extra=json_body(CreateSessionRequest),

@@ -5,16 +5,25 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from ..db.models import Sandbox
 from ..errors import BadRequest
 from .deps import CurrentUser, ServerState, State
 from .preview import preview_token
-from .schemas import CreateWorkspace, PreviewUrl, ResizeWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
+from .schemas import (
+    MAX_MINUTES,
+    CreateWorkspace,
+    PreviewUrl,
+    ResizeWorkspace,
+    Workspace,
+    WorkspaceInfo,
+    WorkspaceLabels,
+)
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
+Minutes = Annotated[int, Path(ge=0, le=MAX_MINUTES, description="Minutes; 0 = never")]
 
 
 def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:
@@ -126,7 +135,7 @@ async def replace_labels(workspace_id: str, body: WorkspaceLabels, user: Current
 
 
 @router.post("/{workspace_id}/autostop/{interval}", summary="Set the auto-stop interval (minutes, 0 = never)")
-async def set_autostop_interval(workspace_id: str, interval: int, user: CurrentUser, state: State) -> None:
+async def set_autostop_interval(workspace_id: str, interval: Minutes, user: CurrentUser, state: State) -> None:
     await run_in_threadpool(state.sandboxes.set_autostop, user, workspace_id, interval)
 
 
@@ -138,18 +147,28 @@ async def archive_workspace(workspace_id: str, user: CurrentUser, state: State) 
     await run_in_threadpool(state.sandboxes.archive, user, workspace_id)
 
 
-@router.post("/{workspace_id}/resize", summary="Change CPU and memory of a stopped sandbox")
+@router.post(
+    "/{workspace_id}/resize",
+    status_code=201,
+    response_model=Workspace,
+    response_model_by_alias=True,
+    summary="Change CPU and memory of a stopped sandbox",
+)
 async def resize_workspace(workspace_id: str, body: ResizeWorkspace, user: CurrentUser, state: State) -> Workspace:
     sandbox = await run_in_threadpool(state.sandboxes.resize, user, workspace_id, body.cpu, body.memory, body.disk)
     return to_dto(sandbox, state)
 
 
 @router.post("/{workspace_id}/autoarchive/{interval}", summary="Set the auto-archive interval (minutes, 0 = never)")
-async def set_autoarchive_interval(workspace_id: str, interval: int, user: CurrentUser, state: State) -> None:
+async def set_autoarchive_interval(workspace_id: str, interval: Minutes, user: CurrentUser, state: State) -> None:
     await run_in_threadpool(state.sandboxes.set_autoarchive, user, workspace_id, interval)
 
 
-@router.post("/{workspace_id}/public/{is_public}", summary="Make the sandbox's preview links public or private")
+@router.post(
+    "/{workspace_id}/public/{is_public}",
+    status_code=201,
+    summary="Make the sandbox's preview links public or private",
+)
 async def update_public_status(workspace_id: str, is_public: bool, user: CurrentUser, state: State) -> None:
     await run_in_threadpool(state.sandboxes.set_public, user, workspace_id, is_public)
 

@@ -64,7 +64,8 @@ class Sandbox(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(255))
-    image: Mapped[str] = mapped_column(String(512))
+    image: Mapped[str] = mapped_column(String(512))  # the name its owner used
+    image_ref: Mapped[str | None] = mapped_column(String(512), nullable=True)  # the engine's tag
     os_user: Mapped[str] = mapped_column(String(64))
     env: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -93,13 +94,20 @@ class Sandbox(Base):
 
 
 class Image(Base):
-    """An image registered for sandboxes: built, pushed or found on the runner's Docker engine."""
+    """An image registered for sandboxes: built, pushed or found on the runner's Docker engine.
+
+    `name` is unique per owner; `engine_ref` is the tag on the engine, namespaced by owner (see
+    daytona_server.images.naming). `general` images (the default one, and any an admin marks so)
+    are system images: everyone may use them, only admins may change them.
+    """
 
     __tablename__ = "images"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    name: Mapped[str] = mapped_column(String(512), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    engine_ref: Mapped[str] = mapped_column(String(512), unique=True)
+    general: Mapped[bool] = mapped_column(Boolean, default=False)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[str] = mapped_column(String(32))  # pending, validating, active, error, removing
     size: Mapped[float | None] = mapped_column(nullable=True)  # GB

@@ -1,8 +1,8 @@
 """Archive and restore jobs: a stopped sandbox's changes to object storage and back.
 
 Order of operations, so that a crash at any point loses nothing:
-archive: export changes to a temp file → store it durably (fsync + rename, or S3 upload) → commit
-         "archived" with the key and SHA-256 → only then remove the container.
+archive: export changes to a temp file → store it durably (fsync + rename, or S3 upload) → record
+         the key and SHA-256 → only then remove the container → commit "archived".
 restore: fetch the archive → verify its SHA-256 in full (a mismatch stops here: state error, nothing
          extracted) → create a fresh container → unpack the changes into it → start → commit
          "started" → delete the archive. On failure the new container is removed again.
@@ -98,18 +98,21 @@ class Archiver:
             stored = self.store.put_file(key, tmp, sha256)
         finally:
             tmp.unlink(missing_ok=True)
-        # Durable now: record it, then free the container and its disk.
+        # Durable now: record it, free the container and its disk (seconds on btrfs with quotas),
+        # then say "archived", so that an archived sandbox has no container left.
         self.service.update(
             sandbox_id,
-            state=State.ARCHIVED,
             archive_key=stored.key,
             archive_sha256=sha256,
             archive_size=stored.size,
             archived_at=utcnow(),
-            progress=None,
-            error_reason=None,
+            progress="archiving: removing the container",
         )
-        self.runtime.remove(sandbox_id)
+        try:
+            self.runtime.remove(sandbox_id)
+        except Exception:  # the archive is the truth: a leftover container goes at the next reconcile
+            log.exception("sandbox %s: cannot remove the container after archiving", sandbox_id)
+        self.service.update(sandbox_id, state=State.ARCHIVED, progress=None, error_reason=None)
         if previous_key and previous_key != stored.key:
             self.store.delete(previous_key)
         log.info("sandbox %s archived: %s (%s)", sandbox_id, stored.key, human(stored.size))

@@ -24,6 +24,8 @@ from ..config import Settings
 from ..db.models import Image, Sandbox, User, utcnow
 from ..db.session import Database
 from ..errors import ApiError, BadRequest, Conflict, NotFound
+from ..images.naming import normalize_name
+from ..images.service import ImageService
 from ..runner.base import ImageNotFound, Runtime, RuntimeFailure, SandboxSpec
 from ..storage import ObjectStore
 from .states import IllegalTransition, State, accepts_toolbox, transition
@@ -35,11 +37,12 @@ ACTIVITY_RESOLUTION = timedelta(seconds=5)
 
 def spec_of(sandbox: Sandbox, session: Session | None = None) -> SandboxSpec:
     """How to (re)create the container of `sandbox`; with a session, the image's entrypoint too."""
-    image = session.scalars(select(Image).where(Image.name == sandbox.image)).first() if session else None
+    ref = sandbox.image_ref or sandbox.image
+    image = session.scalars(select(Image).where(Image.engine_ref == ref)).first() if session else None
     return SandboxSpec(
         entrypoint=image.entrypoint if image else None,
         sandbox_id=sandbox.id,
-        image=sandbox.image,
+        image=ref,
         os_user=sandbox.os_user,
         env=dict(sandbox.env),
         cpu=sandbox.cpu,
@@ -50,11 +53,14 @@ def spec_of(sandbox: Sandbox, session: Session | None = None) -> SandboxSpec:
 
 
 class SandboxService:
-    def __init__(self, settings: Settings, db: Database, runtime: Runtime, store: ObjectStore) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, runtime: Runtime, store: ObjectStore, images: ImageService
+    ) -> None:
         self.settings = settings
         self.db = db
         self.runtime = runtime
         self.store = store
+        self.images = images
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
         self.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lifecycle-job")
         # Toolbox requests being proxied right now, per sandbox: a sandbox serving one is not idle.
@@ -117,35 +123,27 @@ class SandboxService:
     def create(self, user: User, request: CreateWorkspace) -> Sandbox:
         settings = self.settings
         sandbox_id = request.id or f"sandbox-{secrets.token_hex(4)}"
-        image = request.image or settings.default_image
+        image = normalize_name(request.image) if request.image else settings.default_image
         if request.var_class:
             cpu, memory, disk = CLASS_PRESETS[request.var_class]
         else:
             cpu, memory, disk = settings.default_cpu, settings.default_memory_gb, settings.default_disk_gb
-        missing = (
-            f"image {image!r} not found: push it first (daytona image push {image}) or omit image to use the default"
-        )
         gpu = request.gpu or 0
         if gpu and not self.runtime.supports_gpu():
             raise BadRequest(f"gpu={gpu} requested, but this runner has no GPU runtime (nvidia) configured")
         with self.db.session() as session:
-            registered = session.scalars(select(Image).where(Image.name == image)).first()
-            # Users may use the default image and their own; admins any image on the runner.
-            foreign = registered is None or registered.owner_id != user.id
-            if user.role != "admin" and image != settings.default_image and foreign:
-                raise BadRequest(missing)
-            if registered is not None and not registered.enabled:
-                raise BadRequest(f"image {image} is disabled: enable it (PATCH /api/images/{registered.id}/toggle)")
-            if registered is not None:
-                registered.last_used_at = utcnow()
-                session.commit()
-        if not self.runtime.image_exists(image):
-            raise BadRequest(missing)
+            # Users may use their own images and system ones; admins any image on the runner.
+            resolved = self.images.resolve(session, user, image)
+            self.images.touch(session, resolved.image)
+            session.commit()
+        if not self.runtime.image_exists(resolved.ref):
+            raise BadRequest(f"image {image!r} is registered but gone from the runner: push it again")
         sandbox = Sandbox(
             id=sandbox_id,
             owner_id=user.id,
             name=request.name or sandbox_id,
             image=image,
+            image_ref=resolved.ref,
             os_user=request.user or "daytona",
             env=request.env or {},
             labels=request.labels or {},
@@ -167,7 +165,7 @@ class SandboxService:
         with self.lock(sandbox_id), self.lock(f"user:{user.id}"), self.db.session() as session:
             if session.get(Sandbox, sandbox_id) is not None:
                 raise Conflict(f"sandbox {sandbox_id} already exists: choose another id or delete it first")
-            quotas.check(session, user, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=True)
+            quotas.check(session, user, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=True, gpu=gpu)
             session.add(sandbox)
             session.commit()
             try:
@@ -207,7 +205,9 @@ class SandboxService:
             if sandbox.state in (State.STOPPED, State.ARCHIVED, State.ERROR):
                 owner = session.get(User, sandbox.owner_id)
                 assert owner is not None
-                quotas.check(session, owner, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=False)
+                quotas.check(
+                    session, owner, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=False, gpu=sandbox.gpu
+                )
             if sandbox.state == State.ARCHIVED or (
                 sandbox.state == State.ERROR and sandbox.archive_key and not self.runtime.status(sandbox_id).exists
             ):
@@ -271,7 +271,7 @@ class SandboxService:
             sandbox, after = self._begin(session, user, sandbox_id, "resize")
             new_cpu, new_memory = cpu or sandbox.cpu, memory or sandbox.memory
             try:
-                quotas.check(session, user, sandbox_id, new_cpu, new_memory, sandbox.disk, new=False)
+                quotas.check(session, user, sandbox_id, new_cpu, new_memory, sandbox.disk, new=False, gpu=sandbox.gpu)
             except ApiError:
                 sandbox.state = State.STOPPED
                 session.commit()

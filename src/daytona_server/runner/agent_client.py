@@ -7,6 +7,8 @@ from pathlib import Path
 
 import httpx
 
+from .agent_socket import AgentTransport, AsyncAgentTransport
+
 # Commands may run for as long as their own timeout says: no read timeout on the agent link.
 AGENT_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=60.0, pool=60.0)
 
@@ -19,7 +21,7 @@ class AgentPool:
     def client(self, sandbox_id: str) -> httpx.AsyncClient:
         client = self._clients.get(sandbox_id)
         if client is None:
-            transport = httpx.AsyncHTTPTransport(uds=str(self._socket_for(sandbox_id)))
+            transport = AsyncAgentTransport(self._socket_for(sandbox_id))
             client = httpx.AsyncClient(transport=transport, base_url="http://agent", timeout=AGENT_TIMEOUT)
             self._clients[sandbox_id] = client
         return client
@@ -38,7 +40,7 @@ class AgentPool:
 def agent_busy(socket_path: Path) -> bool:
     """Whether the agent reports work in progress (session commands running). Unknown counts as idle."""
     try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(socket_path)), timeout=2.0) as client:
+        with httpx.Client(transport=AgentTransport(socket_path), timeout=2.0) as client:
             response = client.get("http://agent/activity")
     except httpx.HTTPError:
         return False

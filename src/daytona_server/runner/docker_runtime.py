@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
-import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -13,11 +14,12 @@ from typing import Any, BinaryIO
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.models.images import Image
 from docker.types import DeviceRequest
 
 import daytona_agent
 
-from . import changes
+from . import agent_socket, changes, treediff
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 
 LABEL_MANAGED = "io.daytona.managed"
@@ -35,6 +37,13 @@ AGENT_BOOT = f"import sys; sys.path.insert(0, {AGENT_MOUNT!r}); from daytona_age
 # ports inside the sandbox); everything else Docker grants by default is dropped.
 CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "NET_BIND_SERVICE"]
 
+FIX = (
+    "; run `make docker` to use the project's own engine, whose btrfs data root enforces disk sizes"
+    " (or point DOCKER_HOST at an engine started with --storage-driver btrfs)"
+)
+
+# What sandbox root can put beside its agent's socket: 256 KB in at most 64 files.
+SOCKET_DIR_TMPFS = "size=256k,nr_inodes=64,mode=0700,nosuid,nodev,noexec"
 AGENT_READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10
 
@@ -42,9 +51,7 @@ STOP_TIMEOUT_S = 10
 def _agent_health(path: Path, timeout: float = 1.0) -> bool:
     """One GET /health over the socket, without an HTTP library (cheap enough to poll)."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(str(path))
+        with agent_socket.connect(path, timeout) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
             return sock.recv(64).startswith(b"HTTP/1.1 200")
     except OSError:
@@ -72,8 +79,47 @@ class DockerRuntime:
             ) from None
         self.network = self._pick_network(network)
         self.agent_source = Path(daytona_agent.__file__).resolve().parent
-        # Disk quotas need overlay2 on xfs with pquota; learnt on the first create.
-        self.disk_quota_supported: bool | None = None
+        info = self.client.info()
+        self.driver = str(info.get("Driver") or "")
+        self.data_root = Path(info.get("DockerRootDir") or "/var/lib/docker")
+        self._disk_quota = self._detect_disk_quota(info)
+
+    # -- disk sizes ----------------------------------------------------------------------------
+
+    def disk_quota(self) -> tuple[bool, str]:
+        """Whether this engine enforces each sandbox's disk size, and why (or why not)."""
+        if self._disk_quota is None:  # overlay2 on xfs with no image to probe with yet
+            self._disk_quota = self._detect_disk_quota(self.client.info())
+        return self._disk_quota or (False, f"overlay2 on xfs: not known yet (no image to test --storage-opt with){FIX}")
+
+    def _detect_disk_quota(self, info: dict[str, Any]) -> tuple[bool, str] | None:
+        if self.driver == "btrfs":
+            return True, f"storage driver btrfs (data root {self.data_root}): a btrfs qgroup limit per sandbox"
+        backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "unknown")
+        if self.driver == "overlay2" and backing == "xfs":
+            return self._probe_storage_opt()
+        return False, f"the engine's storage driver {self.driver} on {backing} cannot limit a container's disk{FIX}"
+
+    def _probe_storage_opt(self) -> tuple[bool, str] | None:
+        """Create (never start) a container with a size limit on any image, then remove it."""
+        images = self.client.images.list()
+        if not images:
+            return None
+        try:
+            probe = self.client.containers.create(
+                images[0], command=["true"], network_mode="none", storage_opt={"size": "1G"}
+            )
+        except docker.errors.APIError as exc:
+            return False, f"overlay2 on xfs refuses --storage-opt size ({exc.explanation or exc}){FIX}"
+        probe.remove(force=True)
+        return True, "storage driver overlay2 on xfs with project quotas"
+
+    def _storage_size(self, image: Image, disk_gb: int) -> str:
+        """Docker's `size` storage option; a btrfs qgroup counts the image's shared bytes too."""
+        size = disk_gb * 1024**3
+        if self.driver == "btrfs":
+            size += int(image.attrs.get("Size") or 0)
+        return f"{math.ceil(size / 1024**2)}M"
 
     def _pick_network(self, network: str) -> str:
         if network != "auto":
@@ -91,6 +137,20 @@ class DockerRuntime:
 
     def _socket_dir(self, sandbox_id: str) -> Path:
         return self.run_dir / hashlib.sha256(sandbox_id.encode()).hexdigest()[:16]
+
+    def _prepare_socket_dir(self, sandbox_id: str) -> Path:
+        """The sandbox's socket directory: mounted into it read-write, so (as root) a tiny tmpfs of its own,
+        never the host's disk (sandbox root could fill it) and never shared with another sandbox."""
+        socket_dir = self._socket_dir(sandbox_id)
+        socket_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if os.geteuid() == 0 and not os.path.ismount(socket_dir):
+            done = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", SOCKET_DIR_TMPFS, f"daytona-{sandbox_id[:40]}", str(socket_dir)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise RuntimeFailure(f"cannot mount the socket directory of {sandbox_id}: {done.stderr.strip()}")
+        return socket_dir
 
     def agent_socket(self, sandbox_id: str) -> Path:
         return self._socket_dir(sandbox_id) / SOCKET_NAME
@@ -121,22 +181,19 @@ class DockerRuntime:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def create(self, spec: SandboxSpec) -> str:
-        if not self.image_exists(spec.image):
-            raise ImageNotFound(f"image {spec.image!r} not found on this runner")
-        socket_dir = self._socket_dir(spec.sandbox_id)
-        socket_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            image = self.client.images.get(spec.image)
+        except docker.errors.ImageNotFound:
+            raise ImageNotFound(f"image {spec.image!r} not found on this runner") from None
+        socket_dir = self._prepare_socket_dir(spec.sandbox_id)
         kwargs: dict[str, Any] = {}
         if spec.gpu:
             kwargs["device_requests"] = [DeviceRequest(count=spec.gpu, capabilities=[["gpu"]])]
-        if self.disk_quota_supported is not False:
-            kwargs["storage_opt"] = {"size": f"{spec.disk_gb}G"}
+        if self.disk_quota()[0]:
+            kwargs["storage_opt"] = {"size": self._storage_size(image, spec.disk_gb)}
         try:
             return self._create(spec, socket_dir, kwargs)
         except docker.errors.APIError as exc:
-            if "storage_opt" in kwargs and "storage-opt" in str(exc.explanation or exc).lower():
-                self.disk_quota_supported = False
-                kwargs.pop("storage_opt")
-                return self._create(spec, socket_dir, kwargs)
             raise RuntimeFailure(f"cannot create the container: {exc.explanation or exc}") from None
 
     def _create(self, spec: SandboxSpec, socket_dir: Path, kwargs: dict[str, Any]) -> str:
@@ -175,8 +232,6 @@ class DockerRuntime:
             detach=True,
             **kwargs,
         )
-        if "storage_opt" in kwargs:
-            self.disk_quota_supported = True
         return str(container.id)
 
     def start(self, sandbox_id: str) -> None:
@@ -184,7 +239,7 @@ class DockerRuntime:
         if container is None:
             raise RuntimeFailure(f"the container of sandbox {sandbox_id} is gone")
         # The socket directory lives in a temp dir that a reboot may have cleared.
-        self._socket_dir(sandbox_id).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._prepare_socket_dir(sandbox_id)
         socket_path = self.agent_socket(sandbox_id)
         socket_path.unlink(missing_ok=True)
         try:
@@ -231,7 +286,10 @@ class DockerRuntime:
                 pass
             except docker.errors.APIError as exc:
                 raise RuntimeFailure(f"cannot remove the container: {exc.explanation or exc}") from None
-        shutil.rmtree(self._socket_dir(sandbox_id), ignore_errors=True)
+        socket_dir = self._socket_dir(sandbox_id)
+        if os.path.ismount(socket_dir):
+            subprocess.run(["umount", "-l", str(socket_dir)], capture_output=True, check=False)
+        shutil.rmtree(socket_dir, ignore_errors=True)
 
     def status(self, sandbox_id: str) -> ContainerStatus:
         container = self._container(sandbox_id)
@@ -247,31 +305,51 @@ class DockerRuntime:
 
     # -- changes (archive / restore) and resources ---------------------------------------------
 
-    def upper_dir(self, sandbox_id: str) -> Path:
-        """The container's own layer on the host: exactly its changes against the image."""
+    def _layer(self, sandbox_id: str) -> tuple[changes.Layout, Path, Path | None]:
+        """Where the container's own files are on the host: (layout, its tree, the tree it was made from)."""
         container = self._container(sandbox_id)
         if container is None:
             raise RuntimeFailure(f"the container of sandbox {sandbox_id} is gone")
         driver = container.attrs.get("GraphDriver", {})
+        name = driver.get("Name")
+        hint = "; run the server as root on the Docker host"
+        if name == "btrfs":
+            # The root file system is a subvolume, a snapshot of the container's init layer.
+            mounts = self.data_root / "image" / "btrfs" / "layerdb" / "mounts" / str(container.id)
+            subvolumes = self.data_root / "btrfs" / "subvolumes"
+            try:
+                mount_id, init_id = ((mounts / f).read_text().strip() for f in ("mount-id", "init-id"))
+            except OSError as exc:
+                raise RuntimeFailure(f"cannot find the container's btrfs subvolume ({exc}){hint}") from None
+            tree, parent = subvolumes / Path(mount_id).name, subvolumes / Path(init_id).name
+            if not (os.access(tree, os.R_OK | os.W_OK) and os.access(parent, os.R_OK)):
+                raise RuntimeFailure(f"cannot read and write the container's subvolume {tree}{hint}")
+            return "rootfs", tree, parent
         upper = Path(driver.get("Data", {}).get("UpperDir") or "")
-        if driver.get("Name") != "overlay2" or not str(upper) or not os.access(upper, os.R_OK | os.W_OK):
-            raise RuntimeFailure(
-                "archives need Docker's overlay2 storage driver and a server that can read /var/lib/docker"
-                f" (driver {driver.get('Name')!r}); run the server as root on the Docker host"
-            )
-        return upper
+        if name == "overlay2" and str(upper) and os.access(upper, os.R_OK | os.W_OK):
+            return "upper", upper, None
+        raise RuntimeFailure(
+            f"archives need Docker's btrfs or overlay2 storage driver (this container uses {name!r}) and a server"
+            f" that can read the engine's data root {self.data_root}{hint}"
+        )
 
     def export_changes(
         self, sandbox_id: str, out: BinaryIO, progress: changes.Progress | None = None
     ) -> tuple[str, int]:
-        """Write the stopped sandbox's changes (zstd tarball) to `out`; return (sha256, size)."""
+        """Write the stopped sandbox's changes (see `changes`) to `out`; return (sha256, size)."""
         if self.status(sandbox_id).running:
             raise RuntimeFailure("the sandbox must be stopped before its changes are exported")
-        return changes.export_changes(self.upper_dir(sandbox_id), out, progress)
+        _, tree, parent = self._layer(sandbox_id)
+        if parent is not None:
+            found = treediff.diff_trees(tree, treediff.scan(parent))
+            return changes.export_changes(tree, found, out, progress)
+        found = treediff.upper_changes(tree)  # overlay's own xattrs become the manifest's deletions
+        return changes.export_changes(tree, found, out, progress, exclude_xattrs=["trusted.overlay.*"])
 
     def import_changes(self, sandbox_id: str, archive: Path, progress: changes.Progress | None = None) -> None:
-        """Unpack changes into the freshly created (not started) container of `sandbox_id`."""
-        changes.import_changes(archive, self.upper_dir(sandbox_id), progress)
+        """Apply an archive to the freshly created (not started) container of `sandbox_id`."""
+        layout, tree, _ = self._layer(sandbox_id)
+        changes.import_changes(archive, tree, layout, progress)
 
     def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None:
         container = self._container(sandbox_id)

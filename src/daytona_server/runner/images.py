@@ -19,6 +19,25 @@ class ImageTools:
         self.client = client
         self.build_network = build_network
 
+    def exists(self, name: str) -> bool:
+        return self.size_gb(name) is not None
+
+    def onbuild_copies_from(self, name: str) -> bool:
+        """True when `name` has ONBUILD triggers that copy from another image (they run in a child's build)."""
+        try:
+            image = self.client.images.get(name)
+        except docker.errors.ImageNotFound:
+            return False
+        triggers = (image.attrs.get("Config") or {}).get("OnBuild") or []
+        return any("--from" in str(t).lower() for t in triggers)
+
+    def tag(self, source: str, target: str) -> None:
+        repository, _, tag = target.rpartition(":")
+        try:
+            self.client.images.get(source).tag(repository, tag)
+        except docker.errors.APIError as exc:
+            raise RuntimeFailure(f"cannot tag {source} as {target}: {exc.explanation or exc}") from None
+
     def size_gb(self, name: str) -> float | None:
         try:
             image = self.client.images.get(name)
@@ -27,25 +46,31 @@ class ImageTools:
         return round(float(image.attrs.get("Size", 0)) / 1024**3, 3)
 
     def validate(self, name: str) -> str | None:
-        """None when sandboxes can run on `name`, else what is wrong with it."""
+        """None when sandboxes can run on `name`, else what is wrong with it. Leaves no container behind."""
         try:
-            self.client.containers.run(
-                name,
-                ["-c", PYTHON_CHECK],
-                entrypoint="python3",
-                network_mode="none",
-                remove=True,
-                user="0",
-                cap_drop=["ALL"],
+            container = self.client.containers.create(
+                name, ["-c", PYTHON_CHECK], entrypoint="python3", network_mode="none", user="0", cap_drop=["ALL"]
             )
         except docker.errors.ImageNotFound:
             return f"image {name} is not on the runner"
-        except docker.errors.ContainerError as exc:
-            if exc.exit_status == 3:
-                return f"image {name} has a python3 older than 3.9, which the sandbox agent needs"
-            return f"image {name} has no working python3 (the sandbox agent needs python3 >= 3.9)"
         except docker.errors.APIError as exc:
             return f"image {name} cannot run: {exc.explanation or exc}"
+        try:
+            container.start()
+            status = int(container.wait(timeout=120).get("StatusCode", 1))
+        except docker.errors.APIError:
+            status = 127  # the entrypoint could not be started: no python3
+        except Exception as exc:  # a wait that timed out
+            return f"image {name} could not be checked: {exc}"
+        finally:
+            try:
+                container.remove(force=True)
+            except docker.errors.APIError:
+                pass
+        if status == 3:
+            return f"image {name} has a python3 older than 3.9, which the sandbox agent needs"
+        if status != 0:
+            return f"image {name} has no working python3 (the sandbox agent needs python3 >= 3.9)"
         return None
 
     def build(self, name: str, context: BinaryIO, dockerfile: str) -> Iterator[dict[str, Any]]:
@@ -75,9 +100,16 @@ class ImageTools:
         return [tag for image in images for tag in image.tags]
 
     def remove(self, name: str) -> None:
+        """Remove the tag `name` (and the image, once no tag or container uses it)."""
         try:
             self.client.images.remove(name, force=False, noprune=False)
         except docker.errors.ImageNotFound:
             pass
         except docker.errors.APIError as exc:
             raise RuntimeFailure(f"cannot remove image {name}: {exc.explanation or exc}") from None
+
+
+def image_engine(runtime: Any) -> ImageTools:
+    """The image side of a runtime's engine."""
+    engine: ImageTools | None = getattr(runtime, "images", None)
+    return engine if engine is not None else ImageTools(runtime.client, runtime.network)
