@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from daytona_sdk import CreateWorkspaceParams, Daytona
+from daytona_server.images.naming import user_ref
 from tests.integration.conftest import RunningServer
 
 DEFAULT = "daytona-sandbox:0.1.0"
@@ -52,10 +53,17 @@ def build(server: RunningServer, key: str, name: str, dockerfile: str) -> dict[s
     return dict(json.loads(response.text.strip().splitlines()[-1]))
 
 
+SUFFIX = uuid.uuid4().hex[:6]
+
+
+def engine_tag(user: str, name: str) -> str:
+    """The tag `user`'s image `name` has on the engine."""
+    return user_ref(f"{user}-{SUFFIX}", name)
+
+
 @pytest.fixture(scope="module")
 def users(server: RunningServer) -> Iterator[dict[str, str]]:
-    suffix = uuid.uuid4().hex[:6]
-    keys = {name: user_key(server, f"{name}-{suffix}") for name in ("alice", "bob", "mallory")}
+    keys = {name: user_key(server, f"{name}-{SUFFIX}") for name in ("alice", "bob", "mallory")}
     yield keys
     for key in keys.values():
         with Daytona(server.config(key)) as daytona:
@@ -91,11 +99,10 @@ def test_a_second_users_build_of_the_same_name_leaves_the_first_users_image_alon
 ) -> None:
     first = build(server, users["alice"], "shared:1", f"FROM {DEFAULT}\nRUN echo alice > /owner\n")
     assert "image" in first, first
-    alice_images = {i.id: i.tags for i in docker_client.images.list() if any(t.endswith("/shared:1") for t in i.tags)}
+    alice_image = docker_client.images.get(engine_tag("alice", "shared:1")).id
     second = build(server, users["bob"], "shared:1", f"FROM {DEFAULT}\nRUN echo bob > /owner\n")
     assert "image" in second, second
-    for image_id, tags in alice_images.items():  # alice's tag still names alice's image
-        assert docker_client.images.get(image_id).tags == tags
+    assert docker_client.images.get(engine_tag("alice", "shared:1")).id == alice_image  # still alice's
     assert not [t for i in docker_client.images.list() for t in i.tags if "daytona-staging" in t]
     for who in ("alice", "bob"):
         with Daytona(server.config(users[who])) as daytona:
@@ -111,11 +118,12 @@ def test_a_build_cannot_start_from_or_copy_out_of_another_users_image(
 ) -> None:
     made = build(server, users["alice"], "private:1", f"FROM {DEFAULT}\nRUN echo secret > /secret\n")
     assert "image" in made, made
-    (alice_tag,) = [t for i in docker_client.images.list() for t in i.tags if t.endswith("/private:1")]
+    alice_tag = engine_tag("alice", "private:1")
+    assert docker_client.images.get(alice_tag)
     for dockerfile in (f"FROM {alice_tag}\n", "FROM private:1\n", f"FROM {DEFAULT}\nCOPY --from=private:1 /secret /\n"):
         refused = build(server, users["bob"], "thief:1", dockerfile)
         assert refused["status"] == 400, refused
-    assert not [t for i in docker_client.images.list() for t in i.tags if "/thief:" in t]
+    assert not [t for i in docker_client.images.list() for t in i.tags if t.startswith(engine_tag("bob", "thief"))]
 
 
 def test_an_upload_cannot_put_a_tag_on_the_engine_it_does_not_own(

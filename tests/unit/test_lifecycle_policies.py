@@ -93,7 +93,7 @@ def test_loop_stops_idle_sandboxes_unless_busy(service: SandboxService) -> None:
     for sandbox_id in ("idle", "busy-inside", "busy-request", "fresh"):
         add(service, sandbox_id, "started", last_activity_at=old if sandbox_id != "fresh" else utcnow())
         runtime.containers[sandbox_id] = True
-    service.inflight["busy-request"] = 1
+    service.activity.begin("busy-request")
     loop = LifecycleLoop(service, 1, busy=lambda sandbox_id: sandbox_id == "busy-inside")
     loop.tick()
     assert [state_of(service, s) for s in ("idle", "busy-inside", "busy-request", "fresh")] == [

@@ -19,7 +19,6 @@ from ..lifecycle.policies import LifecycleLoop, reconcile
 from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
-from ..runner.images import image_engine
 from ..storage import open_store
 from . import accounts, errors, images, preview, toolbox, toolbox_fs_git, toolbox_lsp, toolbox_process, workspaces
 from .deps import ServerState
@@ -32,7 +31,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.db_url)
     migrate(db.engine)
-    image_service = ImageService(db, image_engine(runtime), settings.default_image)
+    image_service = ImageService(db, runtime.images, settings.default_image)
     image_service.ensure_default(ADMIN_ID)
     sandboxes = SandboxService(settings, db, runtime, open_store(settings.archive_store_url), image_service)
     state = ServerState(

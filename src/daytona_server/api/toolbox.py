@@ -7,7 +7,6 @@ endpoints in the OpenAPI spec; the catch-all forwards the rest unchanged.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -82,24 +81,19 @@ async def relay(
         upstream = client.build_request(
             request.method, "/" + quote(path, safe="/"), params=request.query_params, headers=headers, content=content
         )
-    inflight = state.sandboxes.inflight if track else defaultdict(int)
-    inflight[workspace_id] += 1  # a sandbox serving a request is not idle, however long it takes
-    released = False
+    end = state.sandboxes.activity.begin(workspace_id) if track else (lambda: None)
 
     async def release() -> None:
-        nonlocal released
-        if not released:
-            released = True
-            inflight[workspace_id] -= 1
-            await response.aclose()
+        end()
+        await response.aclose()
 
     try:
         response = await client.send(upstream, stream=True)
     except ClientDisconnect:  # the caller went away mid-upload: nobody to answer
-        inflight[workspace_id] -= 1
+        end()
         return Response(status_code=499)
     except httpx.TransportError as exc:
-        inflight[workspace_id] -= 1
+        end()
         await state.agents.forget(workspace_id)
         return error_response(
             502, f"the agent of sandbox {workspace_id} did not answer ({exc.__class__.__name__}); try again"

@@ -14,7 +14,7 @@ import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -23,23 +23,10 @@ from .. import quotas
 from ..db.models import Image, Sandbox, User, utcnow
 from ..db.session import Database
 from ..errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
-from ..runner.base import RuntimeFailure
+from ..runner.base import ImageEngine, RuntimeFailure
 from . import dockerfile, naming, tarballs
 
 log = logging.getLogger("daytona.images")
-
-
-class ImageEngine(Protocol):
-    """What the image rules need from the runner's engine (runner.images.ImageTools on Docker)."""
-
-    def exists(self, name: str) -> bool: ...
-    def size_gb(self, name: str) -> float | None: ...
-    def validate(self, name: str) -> str | None: ...
-    def onbuild_copies_from(self, name: str) -> bool: ...
-    def build(self, name: str, context: BinaryIO, dockerfile: str) -> Iterator[dict[str, Any]]: ...
-    def load(self, tarball: BinaryIO) -> list[str]: ...
-    def tag(self, source: str, target: str) -> None: ...
-    def remove(self, name: str) -> None: ...
 
 
 @dataclass

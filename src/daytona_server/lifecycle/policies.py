@@ -111,7 +111,7 @@ class LifecycleLoop:
 
     def _maybe_stop(self, sandbox_id: str) -> None:
         # Idle means no API activity, no toolbox request in flight and nothing running inside.
-        if self.service.inflight.get(sandbox_id) or self.busy(sandbox_id):
+        if self.service.activity.busy(sandbox_id) or self.busy(sandbox_id):
             self.service.update(sandbox_id, last_activity_at=utcnow())
             return
         self._act(sandbox_id, "auto-stop", self.service.stop)

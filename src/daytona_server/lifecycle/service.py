@@ -28,6 +28,7 @@ from ..images.naming import normalize_name
 from ..images.service import ImageService
 from ..runner.base import ImageNotFound, Runtime, RuntimeFailure, SandboxSpec
 from ..storage import ObjectStore
+from .activity import Activity
 from .states import IllegalTransition, State, accepts_toolbox, transition
 
 log = logging.getLogger("daytona.lifecycle")
@@ -63,8 +64,7 @@ class SandboxService:
         self.images = images
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
         self.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lifecycle-job")
-        # Toolbox requests being proxied right now, per sandbox: a sandbox serving one is not idle.
-        self.inflight: defaultdict[str, int] = defaultdict(int)
+        self.activity = Activity()
 
     def lock(self, sandbox_id: str) -> threading.RLock:
         return self._locks[sandbox_id]

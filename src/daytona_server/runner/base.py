@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 
 class RuntimeFailure(Exception):
@@ -39,8 +39,26 @@ class ContainerStatus:
     error: str | None = None
 
 
+class ImageEngine(Protocol):
+    """Images on a runtime's engine: what daytona_server.images needs (runner.images.ImageTools on Docker)."""
+
+    def exists(self, name: str) -> bool: ...
+    def size_gb(self, name: str) -> float | None: ...
+    def validate(self, name: str) -> str | None: ...
+    def onbuild_copies_from(self, name: str) -> bool: ...
+    def build(self, name: str, context: BinaryIO, dockerfile: str) -> Iterator[dict[str, Any]]: ...
+    def load(self, tarball: BinaryIO) -> list[str]: ...
+    def tag(self, source: str, target: str) -> None: ...
+    def remove(self, name: str) -> None: ...
+
+
 class Runtime(Protocol):
     """One container per sandbox. Implementations must be safe to call from several threads."""
+
+    @property
+    def images(self) -> ImageEngine:
+        """The engine's images (build, load, tag, check)."""
+        ...
 
     def image_exists(self, image: str) -> bool: ...
 

@@ -21,6 +21,7 @@ import daytona_agent
 
 from . import agent_socket, changes, treediff
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
+from .images import ImageTools
 
 LABEL_MANAGED = "io.daytona.managed"
 LABEL_SERVER = "io.daytona.server"
@@ -78,6 +79,7 @@ class DockerRuntime:
                 f"cannot reach the Docker engine ({exc}); start it (e.g. `make docker`) or set DOCKER_HOST"
             ) from None
         self.network = self._pick_network(network)
+        self.images = ImageTools(self.client, self.network)
         self.agent_source = Path(daytona_agent.__file__).resolve().parent
         info = self.client.info()
         self.driver = str(info.get("Driver") or "")

@@ -108,8 +108,3 @@ class ImageTools:
         except docker.errors.APIError as exc:
             raise RuntimeFailure(f"cannot remove image {name}: {exc.explanation or exc}") from None
 
-
-def image_engine(runtime: Any) -> ImageTools:
-    """The image side of a runtime's engine."""
-    engine: ImageTools | None = getattr(runtime, "images", None)
-    return engine if engine is not None else ImageTools(runtime.client, runtime.network)
