@@ -107,4 +107,3 @@ class ImageTools:
             pass
         except docker.errors.APIError as exc:
             raise RuntimeFailure(f"cannot remove image {name}: {exc.explanation or exc}") from None
-
