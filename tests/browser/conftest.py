@@ -18,7 +18,9 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, ViewportSize, sync_playwright
 
 from daytona_sdk import Daytona
-from tests.integration.conftest import RunningServer, start_server, stop_server
+
+from ..support.dashboard import Dashboard
+from ..support.server import start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,19 +44,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.integration)
-
-
-@dataclass
-class Dashboard:
-    server: RunningServer
-    admin_password: str
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
-
-    def sdk(self, api_key: str | None = None) -> Daytona:
-        return Daytona(self.server.config(api_key))
 
 
 @pytest.fixture(scope="module")

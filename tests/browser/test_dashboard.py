@@ -20,7 +20,7 @@ from daytona_sdk import (
     Workspace,
 )
 
-from .conftest import Dashboard
+from ..support.dashboard import Dashboard
 
 Shot = Callable[[Page, str], Path]
 # User data that would run if the page ever put it in as HTML.

@@ -1,137 +1,24 @@
-"""A real server (subprocess), real Docker, real sandboxes: the fixtures every integration test uses."""
+"""Real sandboxes on the real server: the fixtures every integration test uses.
+
+The server itself (`server`, `docker_client`) is tests/conftest.py's, shared with tests/security;
+the helpers (RunningServer, start_server, run_official_sdk, ...) live in tests/support/server.py.
+"""
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import docker
-import httpx
 import pytest
 
-from daytona_sdk import Daytona, DaytonaConfig, Workspace
+from daytona_sdk import Daytona, Workspace
 
-ROOT = Path(__file__).resolve().parents[2]
-DAYTONA = Path(sys.executable).parent / "daytona"
-OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"
-
-
-def run_official_sdk(script: str, tmp_path: Path, *args: str) -> list[str]:
-    """Run `script` with the published Daytona SDK (its own venv: it has our import name); return its lines."""
-    if not OFFICIAL_PYTHON.exists():
-        pytest.fail("the official SDK venv is missing: run `make official-sdk` (make test does)")
-    path = tmp_path / "official_sdk_script.py"
-    path.write_text(script)
-    done = subprocess.run(
-        [str(OFFICIAL_PYTHON), str(path), *args], capture_output=True, text=True, timeout=300, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+from ..support.server import RunningServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class RunningServer:
-    url: str
-    api_key: str
-    data_dir: Path
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def config(self, api_key: str | None = None) -> DaytonaConfig:
-        return DaytonaConfig(api_key=api_key or self.api_key, server_url=self.url, target="us")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def start_server(
-    data_dir: Path, api_key: str, port: int | None = None, env: dict[str, str] | None = None
-) -> RunningServer:
-    port = port or free_port()
-    log_path = data_dir.parent / f"server-{port}.log"
-    env = {
-        **os.environ,
-        "DAYTONA_BOOTSTRAP_API_KEY": api_key,
-        "DAYTONA_SANDBOX_NETWORK": "none",
-        **(env or {}),
-    }
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [str(DAYTONA), "server", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    server = RunningServer(f"http://127.0.0.1:{port}/api", api_key, data_dir, port, process, log_path)
-    deadline = time.monotonic() + 600  # the first start may build the default image
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"server did not become healthy:\n{server.log()}")
-
-
-def stop_server(server: RunningServer, sig: int = signal.SIGTERM) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(sig)
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> docker.DockerClient:
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.fail(f"integration tests need a running Docker engine (`make docker`): {exc}")
-    return client
-
-
-@pytest.fixture(scope="session")
-def server(docker_client: docker.DockerClient) -> Iterator[RunningServer]:
-    tmp = Path(tempfile.mkdtemp(prefix="daytona-it-"))
-    running = start_server(tmp / "data", "dtn_test_" + secrets.token_hex(16))
-    yield running
-    try:
-        with Daytona(running.config()) as daytona:
-            for workspace in daytona.list():
-                daytona.remove(workspace)
-    finally:
-        stop_server(running)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
@@ -142,7 +29,22 @@ def daytona(server: RunningServer) -> Iterator[Daytona]:
 
 @pytest.fixture
 def workspace(daytona: Daytona) -> Iterator[Workspace]:
-    """A fresh python sandbox, removed after the test."""
+    """A fresh python sandbox, removed after the test: for tests that stop, archive or break it, or
+    that need one nobody else has touched."""
     created = daytona.create()
     yield created
     daytona.remove(created)
+
+
+@pytest.fixture(scope="module")
+def shared_workspace(server: RunningServer) -> Iterator[Workspace]:
+    """One python sandbox for the whole module, removed after its last test.
+
+    Only for tests that read, or write under paths of their own (a tmp dir, a unique name) and
+    undo what a neighbour would see (sessions, processes, servers): never stop, archive, resize or
+    break it, change its user's files in place, or count what is in it.
+    """
+    with Daytona(server.config()) as client:
+        created = client.create()
+        yield created
+        client.remove(created)

@@ -6,7 +6,7 @@ import asyncio
 
 from daytona_sdk import AsyncDaytona, CreateWorkspaceParams
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 
 async def test_async_quickstart_and_concurrent_exec(server: RunningServer) -> None:

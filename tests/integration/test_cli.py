@@ -18,7 +18,7 @@ from daytona_cli.main import cli
 from daytona_sdk import Daytona
 from daytona_sdk._config import config_file_path
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 DAYTONA = Path(sys.executable).parent / "daytona"
 

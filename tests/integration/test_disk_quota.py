@@ -6,7 +6,7 @@ import httpx
 
 from daytona_sdk import CreateWorkspaceParams, Daytona, WorkspaceResources
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 GiB = 1024**3
 # 3 GB at most, whatever happens; dd's own error line, then how much it got to write.

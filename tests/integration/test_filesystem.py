@@ -26,7 +26,7 @@ from daytona_sdk import (
     Workspace,
 )
 
-from .conftest import ROOT, RunningServer
+from ..support.server import ROOT, RunningServer
 
 MB = 1 << 20
 
@@ -35,8 +35,8 @@ def sh(workspace: Workspace, command: str) -> str:
     return workspace.process.exec(command, check=True).result
 
 
-def test_folders_uploads_and_metadata(workspace: Workspace) -> None:
-    fs = workspace.fs
+def test_folders_uploads_and_metadata(shared_workspace: Workspace) -> None:
+    fs = shared_workspace.fs
     fs.create_folder("/workspace/data/nested", "700")  # parents too
     fs.create_folder("/workspace/data/nested", "700")  # an existing directory is fine
     fs.upload_file("/workspace/data/hello.txt", b"Hello, World!")
@@ -57,12 +57,12 @@ def test_folders_uploads_and_metadata(workspace: Workspace) -> None:
     fs.upload_file("/workspace/run.sh", b"#!/bin/sh\necho one\n")
     fs.set_file_permissions("/workspace/run.sh", mode="755")
     fs.upload_file("/workspace/run.sh", b"#!/bin/sh\necho two\n")
-    assert sh(workspace, "/workspace/run.sh") == "two\n"
+    assert sh(shared_workspace, "/workspace/run.sh") == "two\n"
     assert fs.get_file_info("/workspace/run.sh").permissions == "0755"
 
 
-def test_upload_sources_and_download_destinations(workspace: Workspace, tmp_path: Path) -> None:
-    fs = workspace.fs
+def test_upload_sources_and_download_destinations(shared_workspace: Workspace, tmp_path: Path) -> None:
+    fs = shared_workspace.fs
     local = tmp_path / "local.bin"
     local.write_bytes(bytes(range(256)) * 1000)
     fs.upload_file("/workspace/from-path.bin", local)
@@ -70,7 +70,9 @@ def test_upload_sources_and_download_destinations(workspace: Workspace, tmp_path
         fs.upload_file("/workspace/from-file.bin", fh)
     fs.upload_file("/workspace/from-bytesio.bin", io.BytesIO(b"\0binary\xff"))
     fs.upload_file("/workspace/empty", b"")
-    assert sh(workspace, "cd /workspace && cmp from-path.bin from-file.bin && wc -c < from-path.bin") == "256000\n"
+    assert (
+        sh(shared_workspace, "cd /workspace && cmp from-path.bin from-file.bin && wc -c < from-path.bin") == "256000\n"
+    )
     assert fs.download_file("/workspace/from-bytesio.bin") == b"\0binary\xff"
     assert fs.download_file("/workspace/empty") == b""
     out = tmp_path / "out.bin"
@@ -89,27 +91,27 @@ def test_upload_sources_and_download_destinations(workspace: Workspace, tmp_path
         fs.upload_file("/workspace/x", text_file)  # type: ignore[arg-type]
 
 
-def test_uploads_of_unknown_length_stream_chunked(workspace: Workspace, server: RunningServer) -> None:
+def test_uploads_of_unknown_length_stream_chunked(shared_workspace: Workspace, server: RunningServer) -> None:
     """A pipe has no size: the SDK sends it chunked, the server streams it on, the agent decodes it."""
     payload = os.urandom(3 * MB + 123)
     read_end, write_end = os.pipe()
     writer = threading.Thread(target=lambda: (os.write(write_end, payload), os.close(write_end)))
     writer.start()
     with os.fdopen(read_end, "rb") as pipe:
-        workspace.fs.upload_file("/workspace/from-pipe.bin", pipe)
+        shared_workspace.fs.upload_file("/workspace/from-pipe.bin", pipe)
     writer.join()
-    assert workspace.fs.download_file("/workspace/from-pipe.bin") == payload
+    assert shared_workspace.fs.download_file("/workspace/from-pipe.bin") == payload
 
     # A raw (not multipart) chunked body through the REST API, as curl -T - sends it.
     def body() -> Iterator[bytes]:
         yield b"first,"
         yield b"second"
 
-    url = f"{server.url}/toolbox/{workspace.id}/toolbox/files/upload"
+    url = f"{server.url}/toolbox/{shared_workspace.id}/toolbox/files/upload"
     headers = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/octet-stream"}
     response = httpx.post(url, params={"path": "/workspace/raw.txt"}, content=body(), headers=headers)
     assert response.status_code == 200, response.text
-    assert workspace.fs.download_file("/workspace/raw.txt") == b"first,second"
+    assert shared_workspace.fs.download_file("/workspace/raw.txt") == b"first,second"
 
 
 def test_find_search_replace(workspace: Workspace) -> None:
@@ -224,18 +226,18 @@ def test_operations_have_the_sandbox_users_permissions(workspace: Workspace) -> 
     assert sh(workspace, "stat -c '%U:%G' /workspace/mine.txt /etc/hosts") == "daytona:daytona\nroot:root\n"
 
 
-def test_paths_cannot_reach_the_host(workspace: Workspace) -> None:
-    fs = workspace.fs
-    hostname = sh(workspace, "cat /etc/hostname")
+def test_paths_cannot_reach_the_host(shared_workspace: Workspace) -> None:
+    fs = shared_workspace.fs
+    hostname = sh(shared_workspace, "cat /etc/hostname")
     assert hostname.strip() != socket.gethostname()
     # `..` stops at the container's root.
     assert fs.download_file("/workspace/../../../../../../etc/hostname").decode() == hostname
     marker = f"escape-{uuid.uuid4().hex}"
     fs.upload_file(f"/workspace/../../../../../tmp/{marker}", b"inside")
-    assert sh(workspace, f"cat /tmp/{marker}") == "inside"
+    assert sh(shared_workspace, f"cat /tmp/{marker}") == "inside"
     assert not Path("/tmp", marker).exists()
     # A symbolic link to / is the container's root too.
-    sh(workspace, "ln -s / /workspace/rootlink && ln -s ../../../../.. /workspace/uplink")
+    sh(shared_workspace, "ln -s / /workspace/rootlink && ln -s ../../../../.. /workspace/uplink")
     assert fs.download_file("/workspace/rootlink/etc/hostname").decode() == hostname
     assert fs.download_file("/workspace/uplink/etc/hostname").decode() == hostname
     assert "workspace" in [f.name for f in fs.list_files("/workspace/rootlink/")]

@@ -23,7 +23,7 @@ from daytona_sdk import (
     Workspace,
 )
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 PORT = 8765
 USER = "alice"

@@ -12,8 +12,8 @@ def _container(docker_client: docker.DockerClient, workspace: Workspace) -> dock
     return container
 
 
-def test_container_configuration(workspace: Workspace, docker_client: docker.DockerClient) -> None:
-    host = _container(docker_client, workspace).attrs["HostConfig"]
+def test_container_configuration(shared_workspace: Workspace, docker_client: docker.DockerClient) -> None:
+    host = _container(docker_client, shared_workspace).attrs["HostConfig"]
     assert host["CapDrop"] == ["ALL"]
     assert "SYS_ADMIN" not in host["CapAdd"] and "NET_RAW" not in host["CapAdd"]
     assert "no-new-privileges:true" in host["SecurityOpt"]
@@ -28,11 +28,11 @@ def test_container_configuration(workspace: Workspace, docker_client: docker.Doc
     assert not any("docker.sock" in b for b in binds)
 
 
-def test_user_processes_have_no_capabilities(workspace: Workspace) -> None:
-    status = workspace.process.exec("grep -E '^Cap(Eff|Prm)' /proc/self/status").result
+def test_user_processes_have_no_capabilities(shared_workspace: Workspace) -> None:
+    status = shared_workspace.process.exec("grep -E '^Cap(Eff|Prm)' /proc/self/status").result
     assert status.split() == ["CapPrm:", "0000000000000000", "CapEff:", "0000000000000000"]
-    assert workspace.process.exec("ls /var/run/docker.sock").exit_code != 0
-    assert workspace.process.exec("touch /opt/daytona/daytona_agent/x").exit_code != 0
+    assert shared_workspace.process.exec("ls /var/run/docker.sock").exit_code != 0
+    assert shared_workspace.process.exec("touch /opt/daytona/daytona_agent/x").exit_code != 0
 
 
 def test_resources_from_the_request_are_enforced(daytona: Daytona, docker_client: docker.DockerClient) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from daytona_sdk import CreateWorkspaceParams, Daytona, DaytonaConflictError, DaytonaNotFoundError, WorkspaceState
 
-from .conftest import start_server, stop_server
+from ..support.server import start_server, stop_server
 
 
 def test_stop_keeps_files_and_start_brings_them_back(daytona: Daytona) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from daytona_sdk import CreateWorkspaceParams, Daytona, SessionExecuteRequest, Workspace, WorkspaceState
 
-from .conftest import RunningServer, start_server, stop_server
+from ..support.server import RunningServer, start_server, stop_server
 
 
 @pytest.fixture

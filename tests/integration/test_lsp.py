@@ -23,7 +23,7 @@ from daytona_sdk import (
     Workspace,
 )
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 PY_PROJECT = "/workspace/pyproj"
 TS_PROJECT = "/workspace/tsproj"
@@ -365,7 +365,14 @@ def test_a_hung_server_gets_a_deadline_not_a_hang(daytona: Daytona) -> None:
         lsp.stop()  # shutdown goes unanswered: the server is killed after the deadline
         assert lsp.status().state == "stopped"
         lsp.start()
-        assert "path" in labels(lsp.completions("a.py", Position(1, 5)))
+        # The fresh server's first completion loads jedi, which may take more than the 2 s deadline
+        # on a loaded machine: each try warms it further (a few, bounded).
+        for attempt in range(5):
+            try:
+                assert "path" in labels(lsp.completions("a.py", Position(1, 5)))
+                break
+            except DaytonaServerError as exc:
+                assert exc.status_code == 504 and attempt < 4, exc
         lsp.stop()
     finally:
         daytona.remove(workspace)

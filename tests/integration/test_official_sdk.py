@@ -9,7 +9,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from .conftest import RunningServer, run_official_sdk
+from ..support.server import RunningServer, run_official_sdk
 
 SCRIPT = textwrap.dedent(
     """

@@ -17,7 +17,7 @@ from daytona_sdk import (
     WorkspaceState,
 )
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 # Builds a tree with every kind of change an archive must carry.
 MAKE_TREE = """

@@ -10,7 +10,7 @@ import httpx
 
 from daytona_sdk import Workspace
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 
 def serve_in_sandbox(workspace: Workspace, port: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from daytona_sdk import CreateWorkspaceParams, Daytona, DaytonaConfig, WorkspaceState
 
-from .conftest import RunningServer
+from ..support.server import RunningServer
 
 
 def test_documented_quickstart(server: RunningServer) -> None:

@@ -11,7 +11,7 @@ from moto.server import ThreadedMotoServer
 
 from daytona_sdk import Daytona, WorkspaceState
 
-from .conftest import free_port, start_server, stop_server
+from ..support.server import free_port, start_server, stop_server
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "daytona-test", "AWS_SECRET_ACCESS_KEY": "daytona-test-secret"}
 

@@ -23,7 +23,7 @@ from daytona_sdk import (
     Workspace,
 )
 
-from .conftest import RunningServer, start_server, stop_server
+from ..support.server import RunningServer, start_server, stop_server
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -38,8 +38,8 @@ def finished(workspace: Workspace, session: str, cmd_id: str) -> bool:
     return workspace.process.get_session_command(session, cmd_id).exit_code is not None
 
 
-def test_session_keeps_shell_state_and_records_its_commands(workspace: Workspace) -> None:
-    p = workspace.process
+def test_session_keeps_shell_state_and_records_its_commands(shared_workspace: Workspace) -> None:
+    p = shared_workspace.process
     p.create_session("state")
     first = p.execute_session_command("state", SessionExecuteRequest(command="cd /workspace && export COLOR=blue"))
     assert first.exit_code == 0
@@ -61,8 +61,8 @@ def test_session_keeps_shell_state_and_records_its_commands(workspace: Workspace
         p.get_session("state")
 
 
-def test_unknown_duplicate_and_bad_input(workspace: Workspace) -> None:
-    p = workspace.process
+def test_unknown_duplicate_and_bad_input(shared_workspace: Workspace) -> None:
+    p = shared_workspace.process
     p.create_session("dup")
     with pytest.raises(DaytonaConflictError, match="already exists"):
         p.create_session("dup")
@@ -89,8 +89,8 @@ def test_unknown_duplicate_and_bad_input(workspace: Workspace) -> None:
         SessionExecuteRequest(command="x", run_async=True, var_async=False)
 
 
-def test_a_command_reading_stdin_gets_the_input_sent_to_it(workspace: Workspace) -> None:
-    p = workspace.process
+def test_a_command_reading_stdin_gets_the_input_sent_to_it(shared_workspace: Workspace) -> None:
+    p = shared_workspace.process
     p.create_session("input")
     code = 'name = input("name? "); print("hello", name); import sys; print(sys.stdin.read().upper(), end="")'
     started = p.execute_session_command("input", SessionExecuteRequest(command=f"python3 -c '{code}'", run_async=True))
@@ -102,8 +102,8 @@ def test_a_command_reading_stdin_gets_the_input_sent_to_it(workspace: Workspace)
     assert p.get_session_command_logs("input", started.cmd_id) == "name? hello Ada\nREST OF\nTHE INPUT\n"
 
 
-def test_commands_waiting_on_stdin_never_hang_the_api(workspace: Workspace) -> None:
-    p = workspace.process
+def test_commands_waiting_on_stdin_never_hang_the_api(shared_workspace: Workspace) -> None:
+    p = shared_workspace.process
     p.create_session("waits")
     p.execute_session_command("waits", "cd /tmp")
     background = p.execute_session_command("waits", SessionExecuteRequest(command="cat", var_async=True))
@@ -118,12 +118,12 @@ def test_commands_waiting_on_stdin_never_hang_the_api(workspace: Workspace) -> N
     assert caught.value.timed_out
     assert p.get_session_command("waits", background.cmd_id).exit_code is None  # untouched
     p.send_session_command_input("waits", background.cmd_id, "bye\n", eof=True)
-    wait_for(lambda: finished(workspace, "waits", background.cmd_id), "cat to end")
+    wait_for(lambda: finished(shared_workspace, "waits", background.cmd_id), "cat to end")
     assert p.get_session_command_logs("waits", background.cmd_id) == "bye\n"
 
 
-def test_a_60_second_command_followed_live(workspace: Workspace) -> None:
-    p = workspace.process
+def test_a_60_second_command_followed_live(shared_workspace: Workspace) -> None:
+    p = shared_workspace.process
     p.create_session("live")
     script = 'for i in $(seq 1 60); do echo "line $i"; [ $((i % 20)) = 0 ] && echo "tick $i" >&2; sleep 1; done'
     started = p.execute_session_command("live", SessionExecuteRequest(command=script, run_async=True))
@@ -146,8 +146,8 @@ def test_a_60_second_command_followed_live(workspace: Workspace) -> None:
     assert stderr == "tick 20\ntick 40\ntick 60\n"
 
 
-def test_logs_resume_from_an_offset(workspace: Workspace) -> None:
-    p = workspace.process
+def test_logs_resume_from_an_offset(shared_workspace: Workspace) -> None:
+    p = shared_workspace.process
     p.create_session("resume")
     started = p.execute_session_command(
         "resume", SessionExecuteRequest(command="echo first; echo oops >&2; read go; echo second", run_async=True)
@@ -157,36 +157,36 @@ def test_logs_resume_from_an_offset(workspace: Workspace) -> None:
     assert (part.output, part.stdout, part.stderr) == ("first\noops\n", "first\n", "oops\n")
     assert part.offset == len(b"first\noops\n") and not part.done and part.exit_code is None
     p.send_session_command_input("resume", started.cmd_id, "\n")
-    wait_for(lambda: finished(workspace, "resume", started.cmd_id), "the command to end")
+    wait_for(lambda: finished(shared_workspace, "resume", started.cmd_id), "the command to end")
     rest = p.read_session_command_logs("resume", started.cmd_id, offset=part.offset)
     assert (rest.output, rest.done, rest.exit_code) == ("second\n", True, 0)
     chunks = list(p.stream_session_command_logs("resume", started.cmd_id, offset=part.offset))
     assert [(c.stream, c.data) for c in chunks] == [("stdout", "second\n")]
 
 
-def test_output_is_kept_when_the_client_disconnects(workspace: Workspace, server: RunningServer) -> None:
-    p = workspace.process
+def test_output_is_kept_when_the_client_disconnects(shared_workspace: Workspace, server: RunningServer) -> None:
+    p = shared_workspace.process
     p.create_session("gone")
-    url = f"{server.url}/toolbox/{workspace.id}/toolbox/process/session/gone/exec"
+    url = f"{server.url}/toolbox/{shared_workspace.id}/toolbox/process/session/gone/exec"
     headers = {"Authorization": f"Bearer {server.api_key}"}
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(url, json={"command": "sleep 2; echo finished anyway"}, headers=headers, timeout=0.5)
     session = p.get_session("gone")
     assert len(session.commands) == 1
     cmd_id = session.commands[0].id
-    wait_for(lambda: finished(workspace, "gone", cmd_id), "the abandoned command to end")
+    wait_for(lambda: finished(shared_workspace, "gone", cmd_id), "the abandoned command to end")
     assert p.get_session_command("gone", cmd_id).exit_code == 0
     assert p.get_session_command_logs("gone", cmd_id) == "finished anyway\n"
 
 
-def test_delete_session_kills_what_runs_in_it(workspace: Workspace) -> None:
-    p = workspace.process
+def test_delete_session_kills_what_runs_in_it(shared_workspace: Workspace) -> None:
+    p = shared_workspace.process
     p.create_session("doomed")
     p.execute_session_command("doomed", SessionExecuteRequest(command="sleep 1001", run_async=True))
     p.execute_session_command("doomed", SessionExecuteRequest(command="setsid sleep 1002 & sleep 1003", run_async=True))
-    wait_for(lambda: workspace.process.exec("pgrep -c -f 'sleep 100[123]'").result.strip() == "3", "the sleeps")
+    wait_for(lambda: shared_workspace.process.exec("pgrep -c -f 'sleep 100[123]'").result.strip() == "3", "the sleeps")
     p.delete_session("doomed")
-    wait_for(lambda: workspace.process.exec("pgrep -c -f 'sleep 100[123]'").result.strip() == "0", "the kill")
+    wait_for(lambda: shared_workspace.process.exec("pgrep -c -f 'sleep 100[123]'").result.strip() == "0", "the kill")
     assert "doomed" not in [s.session_id for s in p.list_sessions()]
 
 
@@ -299,9 +299,9 @@ async def test_async_sdk_streams_session_logs_and_exec_output(server: RunningSer
             await daytona.remove(workspace)
 
 
-def test_two_commands_of_one_session_in_parallel_threads(workspace: Workspace) -> None:
+def test_two_commands_of_one_session_in_parallel_threads(shared_workspace: Workspace) -> None:
     """Sync commands of one session queue; a second client never gets mixed output."""
-    p = workspace.process
+    p = shared_workspace.process
     p.create_session("queue")
     results: dict[int, str] = {}
 

@@ -1,18 +1,17 @@
-"""The escape matrix runs against the same real server as the integration tests."""
+"""The escape matrix runs against the same real server as the integration tests (tests/conftest.py `server`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import docker
 import pytest
 
 from daytona_sdk import Daytona, Workspace
-from tests.integration.conftest import RunningServer, docker_client, server
 
+from ..support.sandboxes import SandboxCache
+from ..support.server import RunningServer
 from .lab import create_matrix_sandbox, create_neighbour, create_resource_sandbox
-
-__all__ = ["docker_client", "server"]  # the integration suite's fixtures, reused as they are
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,22 +32,6 @@ def neighbour(sec_daytona: Daytona) -> Iterator[tuple[Workspace, dict[str, str]]
     workspace, env = create_neighbour(sec_daytona)
     yield workspace, env
     sec_daytona.remove(workspace)
-
-
-class SandboxCache:
-    """One sandbox per user, made on first use and removed at the end of the module."""
-
-    def __init__(self, make: Callable[[str], Workspace]) -> None:
-        self._make = make
-        self._made: dict[str, Workspace] = {}
-
-    def __call__(self, user: str) -> Workspace:
-        if user not in self._made:
-            self._made[user] = self._make(user)
-        return self._made[user]
-
-    def all(self) -> list[Workspace]:
-        return list(self._made.values())
 
 
 @pytest.fixture(scope="module")

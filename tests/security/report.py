@@ -20,7 +20,7 @@ from pathlib import Path
 import docker
 
 from daytona_sdk import Daytona, Workspace
-from tests.integration.conftest import start_server, stop_server
+from tests.support.server import start_server, stop_server
 
 from .lab import create_matrix_sandbox, create_neighbour, create_resource_sandbox
 from .probes import (

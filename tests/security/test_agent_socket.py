@@ -8,7 +8,7 @@ import docker
 import pytest
 
 from daytona_sdk import Daytona, Workspace
-from tests.integration.conftest import RunningServer
+from tests.support.server import RunningServer
 
 from .lab import create_matrix_sandbox
 from .probes import SYMLINK_EXPECTED, agent_socket_symlink

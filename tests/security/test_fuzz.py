@@ -40,7 +40,7 @@ from daytona_server.api.app import create_app
 from daytona_server.config import Settings
 from daytona_server.db.models import User
 from daytona_server.main import bootstrap
-from tests.unit.api_runtime import ApiRuntime
+from tests.support.api_runtime import ApiRuntime
 
 MAX_EXAMPLES = 12
 ADMIN_KEY = "dtn_fuzz_admin_key"

@@ -14,7 +14,7 @@ import pytest
 
 from daytona_sdk import CreateWorkspaceParams, Daytona
 from daytona_server.images.naming import user_ref
-from tests.integration.conftest import RunningServer
+from tests.support.server import RunningServer
 
 DEFAULT = "daytona-sandbox:0.1.0"
 

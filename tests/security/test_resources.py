@@ -6,7 +6,7 @@ import pytest
 
 from daytona_sdk import Workspace
 
-from .conftest import SandboxCache
+from ..support.sandboxes import SandboxCache
 from .probes import RESOURCE_PROBES, USERS, ResourceProbe
 
 

@@ -13,7 +13,7 @@ from daytona_server.config import Settings
 from daytona_server.main import bootstrap
 
 from ..support.accounts import ADMIN_PASSWORD, KEY
-from .test_server_api import StubRuntime
+from ..support.stub_runtime import StubRuntime
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import re
 
 import httpx
 
-from ..support.accounts import ADMIN_PASSWORD, bearer, make_user
-from .test_server_api import KEY, assert_error_shape
+from ..support.accounts import ADMIN_PASSWORD, KEY, bearer, make_user
+from ..support.api import assert_error_shape
 
 
 async def test_api_keys_shown_once_masked_and_revoked_at_once(app_client: httpx.AsyncClient) -> None:

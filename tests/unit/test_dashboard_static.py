@@ -14,7 +14,9 @@ from daytona_server.config import Settings
 from daytona_server.dashboard import STATIC_DIR
 from daytona_server.main import bootstrap
 
-from .test_server_api import KEY, StubRuntime, assert_error_shape
+from ..support.accounts import KEY
+from ..support.api import assert_error_shape
+from ..support.stub_runtime import StubRuntime
 
 IMPORT = re.compile(r"""(?:^|\s)(?:import|from)\s*(?:[\w{}\s,*]+from\s*)?["']([^"']+)["']""", re.MULTILINE)
 ASSET = re.compile(r"""(?:src|href)="([^"#]+)\"""")

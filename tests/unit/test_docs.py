@@ -11,7 +11,7 @@ from daytona_cli.main import cli
 from daytona_server.api.app import create_app
 from daytona_server.config import Settings
 
-from .test_server_api import StubRuntime
+from ..support.stub_runtime import StubRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -12,7 +12,7 @@ import pytest
 from daytona_server.api.app import create_app
 from daytona_server.config import Settings
 
-from .api_runtime import ApiRuntime
+from ..support.api_runtime import ApiRuntime
 
 
 async def test_an_unexpected_error_answers_an_id_that_the_log_line_holds(

@@ -17,8 +17,8 @@ import pytest
 from daytona_server.db.models import ApiKey, Image, Sandbox, User
 
 from ..support.accounts import KEY, bearer, make_user
+from ..support.api import PUBLIC_ROUTES, assert_error_shape
 from ..support.openapi import example, operations
-from .test_server_api import PUBLIC_ROUTES, assert_error_shape
 
 # Routes about the caller only: nothing of anyone else can be reached through them.
 SELF_ROUTES = {"/api/users/me", "/api/users/overview"}

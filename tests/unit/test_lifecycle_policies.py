@@ -15,7 +15,7 @@ from daytona_server.lifecycle.policies import LifecycleLoop, reconcile
 from daytona_server.lifecycle.service import SandboxService
 from daytona_server.storage import open_store
 
-from .test_server_api import StubRuntime
+from ..support.stub_runtime import StubRuntime
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from daytona_server.api.app import create_app
 from daytona_server.config import Settings
 from daytona_server.main import bootstrap
 
-from ..integration.conftest import free_port
-from .test_server_api import KEY, StubRuntime
+from ..support.accounts import KEY
+from ..support.server import free_port
+from ..support.stub_runtime import StubRuntime
 
 
 def _pg_bin() -> Path:

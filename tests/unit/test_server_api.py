@@ -17,54 +17,10 @@ import pytest
 from daytona_server.api.app import create_app
 from daytona_server.config import Settings
 from daytona_server.main import bootstrap
-from daytona_server.runner.base import ContainerStatus, SandboxSpec
 
 from ..support.accounts import KEY
-from ..support.stub_images import StubImages
-
-
-class StubRuntime:
-    """Keeps containers in a dict; enough for the API's bookkeeping, runs nothing."""
-
-    def __init__(self) -> None:
-        self.containers: dict[str, bool] = {}
-        self.images = StubImages()
-
-    def image_exists(self, image: str) -> bool:
-        return self.images.exists(image)
-
-    def create(self, spec: SandboxSpec) -> str:
-        self.containers[spec.sandbox_id] = False
-        return f"c-{spec.sandbox_id}"
-
-    def start(self, sandbox_id: str) -> None:
-        self.containers[sandbox_id] = True
-
-    def stop(self, sandbox_id: str) -> None:
-        self.containers[sandbox_id] = False
-
-    def remove(self, sandbox_id: str) -> None:
-        self.containers.pop(sandbox_id, None)
-
-    def status(self, sandbox_id: str) -> ContainerStatus:
-        running = self.containers.get(sandbox_id)
-        return ContainerStatus(exists=running is not None, running=bool(running))
-
-    def agent_socket(self, sandbox_id: str) -> Path:
-        return Path("/nonexistent") / sandbox_id
-
-    def list_sandbox_ids(self) -> list[str]:
-        return list(self.containers)
-
-    def supports_gpu(self) -> bool:
-        return True
-
-    def disk_quota(self) -> tuple[bool, str]:
-        return False, "a stand-in runtime runs nothing"
-
-
-# Routes that need no key: liveness, and signing in to / out of the dashboard.
-PUBLIC_ROUTES = {"/api/health", "/api/auth/login", "/api/auth/logout"}
+from ..support.api import PUBLIC_ROUTES, assert_error_shape
+from ..support.stub_runtime import StubRuntime
 
 
 @pytest.fixture
@@ -81,14 +37,6 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://test/api", headers={"Authorization": f"Bearer {KEY}"}
     ) as http:
         yield http
-
-
-def assert_error_shape(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"statusCode", "message", "error"}
-    assert body["statusCode"] == status and body["message"]
-    return str(body["message"])
 
 
 async def test_every_documented_route_refuses_a_missing_or_wrong_key(client: httpx.AsyncClient) -> None:

@@ -34,8 +34,8 @@ from daytona_server.api.app import create_app
 from daytona_server.config import Settings
 from daytona_server.main import bootstrap
 
-from .api_runtime import ApiRuntime, serve_agent
-from .test_server_api import KEY
+from ..support.accounts import KEY
+from ..support.api_runtime import ApiRuntime, serve_agent
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL_VENV = ROOT / ".venv-official"
@@ -281,7 +281,7 @@ async def test_every_client_operation_answers_the_status_it_expects(
     await call("list_users")
     await call("get_user_usage_overview")
     await call("update_user_quota", {"id": "alice"}, json={"maxConcurrentWorkspaces": 2})
-    # Images (the fake engine has daytona-sandbox-extra:1).
+    # Images (StubImages has every daytona-sandbox* image).
     image = (await call("create_image", json={"name": "daytona-sandbox-extra:1"})).json()
     await call("get_all_images")
     await call("toggle_image_state", {"id": str(image.get("id"))}, json={"enabled": False})

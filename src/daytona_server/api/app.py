@@ -20,9 +20,11 @@ from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
 from ..storage import open_store
-from . import accounts, errors, images, preview, toolbox, toolbox_fs_git, toolbox_lsp, toolbox_process, workspaces
+from . import accounts, errors, images, preview, v014
 from .deps import ServerState
 from .schemas import DiskQuota, Health
+from .toolbox import toolbox_router
+from .v014 import toolbox_routes as v014_toolbox
 
 log = logging.getLogger("daytona.server")
 
@@ -39,11 +41,13 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         db=db,
         sandboxes=sandboxes,
         images=image_service,
-        agents=AgentPool(runtime.agent_socket),
+        agents=AgentPool(runtime.agent_transport),
         preview_secret=preview.load_secret(settings.data_dir),
     )
     loop = LifecycleLoop(
-        sandboxes, settings.lifecycle_interval_s, lambda sandbox_id: agent_busy(runtime.agent_socket(sandbox_id))
+        sandboxes,
+        settings.lifecycle_interval_s,
+        lambda sandbox_id: agent_busy(runtime.agent_blocking_transport(sandbox_id)),
     )
 
     @asynccontextmanager
@@ -75,11 +79,8 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         enforced, reason = await run_in_threadpool(runtime.disk_quota)
         return Health(status="ok", version=__version__, diskQuota=DiskQuota(enforced=enforced, reason=reason))
 
-    api.include_router(workspaces.router)
-    api.include_router(toolbox_lsp.router)  # before the toolbox catch-all
-    api.include_router(toolbox_fs_git.router)  # likewise
-    api.include_router(toolbox_process.router)  # likewise
-    api.include_router(toolbox.router)
+    api.include_router(v014.router)
+    api.include_router(toolbox_router(v014_toolbox.ROUTES))
     api.include_router(images.router)
     api.include_router(accounts.router)
     app.include_router(api)

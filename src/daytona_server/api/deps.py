@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,10 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .. import auth
+from ..accounts import AccountService
 from ..config import Settings
 from ..db.models import User
 from ..db.session import Database
-from ..errors import ApiError
+from ..errors import Forbidden, Unauthorized
 from ..images.service import ImageService
 from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool
@@ -27,6 +29,10 @@ class ServerState:
     images: ImageService
     agents: AgentPool
     preview_secret: bytes = b""
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        return AccountService(self.db)
 
 
 def get_state(request: Request) -> ServerState:
@@ -51,9 +57,9 @@ async def current_user(
     key = credentials.credentials if credentials is not None else ""
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if not key and not cookie:
-        raise ApiError(401, "missing API key: send `Authorization: Bearer <api key>`")
+        raise Unauthorized("missing API key: send `Authorization: Bearer <api key>`")
     if not key and request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
-        raise ApiError(403, "missing X-Daytona-CSRF header: the dashboard session needs it on changes")
+        raise Forbidden("missing X-Daytona-CSRF header: the dashboard session needs it on changes")
 
     def lookup() -> User | None:
         with state.db.session() as session:
@@ -65,14 +71,9 @@ async def current_user(
     user = await run_in_threadpool(lookup)
     if user is None:
         if key:
-            raise ApiError(401, "invalid API key: check DAYTONA_API_KEY or create a new key")
-        raise ApiError(401, "your dashboard session has ended: sign in again")
+            raise Unauthorized("invalid API key: check DAYTONA_API_KEY or create a new key")
+        raise Unauthorized("your dashboard session has ended: sign in again")
     return user
-
-
-def require_admin(user: User) -> None:
-    if user.role != "admin":
-        raise ApiError(403, "only admins may do this")
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -79,7 +79,7 @@ class PreviewMiddleware:
         await self.app(scope, receive, send)
 
     async def _preview(self, request: Request, port: int, sandbox_id: str) -> Response:
-        from .toolbox import relay
+        from .toolbox import relay_to_agent
 
         state = self.fastapi_app.state.server
         if not 1 <= port <= 65535:
@@ -116,7 +116,7 @@ class PreviewMiddleware:
             return error_response(problem.status, problem.message)
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         try:
-            return await relay(
+            return await relay_to_agent(
                 state, sandbox_id, f"preview/{port}{raw_path.decode('latin-1')}", request, track=False, raw=True
             )
         except ApiError as exc:

@@ -1,4 +1,4 @@
-"""Request and response bodies, wire-compatible with `daytona_api_client` 0.14.0 (camelCase JSON)."""
+"""Wire building blocks shared by the routers (validated field types, camelCase models) and shared bodies."""
 
 from __future__ import annotations
 
@@ -14,13 +14,6 @@ ENV_NAME = re.compile(r"^[^=\0]+$")
 
 Target = Literal["eu", "us", "asia"]
 SandboxClass = Literal["small", "medium", "large"]
-
-# Resources of each class: (cpu cores, memory GiB, disk GiB).
-CLASS_PRESETS: dict[str, tuple[int, int, int]] = {
-    "small": (1, 2, 10),
-    "medium": (2, 4, 20),
-    "large": (4, 8, 40),
-}
 
 
 def _check_id(value: str | None) -> str | None:
@@ -60,73 +53,16 @@ def _no_nul_labels(value: dict[str, str] | None) -> dict[str, str] | None:
 # Free text without NUL characters; labels likewise.
 Text = Annotated[str, AfterValidator(_no_nul)]
 Labels = Annotated[dict[str, str], AfterValidator(_no_nul_labels)]
+# A sandbox id, a Linux user name, environment variables: checked as the runtime needs them.
+SandboxId = Annotated[str, AfterValidator(_check_id)]
+OsUser = Annotated[str, AfterValidator(_check_user)]
+EnvVars = Annotated[dict[str, str], AfterValidator(_check_env)]
 # Minutes, stored in 32-bit integer columns.
 MAX_MINUTES = 2**31 - 1
 
 
 class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-
-class CreateWorkspace(CamelModel):
-    id: Annotated[str | None, AfterValidator(_check_id)] = None
-    name: Text | None = Field(default=None, max_length=255)
-    image: Text | None = Field(default=None, min_length=1, max_length=512)
-    user: Annotated[str | None, AfterValidator(_check_user)] = None
-    env: Annotated[dict[str, str] | None, AfterValidator(_check_env)] = None
-    labels: Labels | None = None
-    public: bool | None = None
-    var_class: SandboxClass | None = Field(default=None, alias="class")
-    target: Target | None = None
-    cpu: int | None = Field(default=None, ge=1, le=64, description="CPU cores")
-    gpu: int | None = Field(default=None, ge=0, le=8, description="GPUs")
-    memory: int | None = Field(default=None, ge=1, le=256, description="Memory in GiB")
-    disk: int | None = Field(default=None, ge=1, le=2048, description="Disk in GiB")
-    auto_stop_interval: int | None = Field(
-        default=None, ge=0, le=MAX_MINUTES, description="Minutes idle before auto-stop; 0 = never"
-    )
-
-
-class ResizeWorkspace(CamelModel):
-    cpu: int | None = Field(default=None, ge=1, le=64)
-    memory: int | None = Field(default=None, ge=1, le=256, description="GiB")
-    disk: int | None = Field(default=None, ge=1, le=2048, description="GiB; cannot change after creation")
-
-
-class PreviewUrl(CamelModel):
-    url: str
-    token: str = Field(description="Send as X-Daytona-Preview-Token (not needed for public sandboxes)")
-
-
-class WorkspaceInfo(CamelModel):
-    created: str
-    name: str
-    provider_metadata: str | None = None
-
-
-class Workspace(CamelModel):
-    id: str
-    name: str
-    image: str
-    user: str
-    env: dict[str, str]
-    labels: dict[str, str]
-    public: bool
-    target: str
-    info: WorkspaceInfo | None = None
-    cpu: int | None = None
-    gpu: int | None = None
-    memory: int | None = None
-    disk: int | None = None
-    state: str | None = None
-    error_reason: str | None = None
-    snapshot_state: str | None = None
-    snapshot_created_at: str | None = None
-    auto_stop_interval: int | None = None
-
-
-class WorkspaceLabels(CamelModel):
-    labels: Labels
 
 
 class ProjectDirResponse(CamelModel):

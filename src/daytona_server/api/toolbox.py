@@ -1,29 +1,33 @@
 """Toolbox proxy: `/api/toolbox/{id}/toolbox/<path>` is forwarded to the sandbox's agent.
 
 The server authenticates, checks ownership and state, records activity, then streams the request
-to the agent over its unix socket and streams the answer back. Typed routes below document the
-endpoints in the OpenAPI spec; the catch-all forwards the rest unchanged.
+to the agent over the runtime's transport and streams the answer back. A wire format describes its
+typed endpoints as a table of `ToolboxRoute`s (v014/toolbox_routes.py); `toolbox_router` makes them
+routes, documented and validated here, and adds the catch-all that forwards every other path.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
+from ..errors import BadGateway
 from .deps import SESSION_COOKIE, CurrentUser, ServerState, State
-from .errors import error_response
-from .schemas import CodeRunRequest, ExecuteRequest, ExecuteResponse, ProjectDirResponse
 
-router = APIRouter(prefix="/toolbox/{workspace_id}/toolbox", tags=["toolbox"])
+PREFIX = "/toolbox/{workspace_id}/toolbox"
+ANY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # Hop-by-hop headers and the ones the proxy sets itself.
 # Credentials for this server (API key, preview token) never reach code in the sandbox.
@@ -37,6 +41,7 @@ _SKIP_REQUEST = {
     "content-length",
 }
 _SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+_PATH_PARAM = re.compile(r"\{(\w+)\}")
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -44,17 +49,63 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"content": {"application/json": {"schema": model.model_json_schema()}}, "required": True}}
 
 
-async def forward(state: ServerState, user: CurrentUser, workspace_id: str, path: str, request: Request) -> Response:
+@dataclass(frozen=True)
+class QueryParam:
+    """A query parameter a toolbox route validates and documents; the agent reads it from the URL."""
+
+    name: str
+    type: Any = str | None
+    default: Any = None
+    alias: str | None = None
+    description: str | None = None
+    ge: int | None = None
+    required: bool = False
+
+    def parameter(self) -> inspect.Parameter:
+        """The endpoint parameter FastAPI reads this query parameter from."""
+        if self.required:
+            query = Query(alias=self.alias, description=self.description, ge=self.ge)
+        else:
+            query = Query(default=self.default, alias=self.alias, description=self.description, ge=self.ge)
+        return inspect.Parameter(self.name, inspect.Parameter.KEYWORD_ONLY, default=query, annotation=self.type)
+
+
+@dataclass(frozen=True)
+class ToolboxRoute:
+    """One typed toolbox endpoint: documented and validated here, answered by the agent.
+
+    `path` is under the toolbox prefix, with its `{parameters}`; the agent serves `agent_path`
+    (default: the same path) with the parameters filled in. `name` begins the operation id.
+    """
+
+    method: str
+    path: str
+    name: str
+    summary: str
+    response: Any = None
+    body: type[BaseModel] | None = None
+    query: tuple[QueryParam, ...] = ()
+    status: int = 200
+    responses: dict[int | str, dict[str, Any]] | None = None
+    openapi_extra: dict[str, Any] | None = None
+    response_class: type[Response] | None = None
+    agent_path: str | None = None
+
+
+async def forward_to_agent(
+    state: ServerState, user: CurrentUser, workspace_id: str, path: str, request: Request
+) -> Response:
+    """Check that `user` may use the started sandbox's toolbox, then relay `request` to its agent's `/<path>`."""
     await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
-    return await relay(state, workspace_id, path, request)
+    return await relay_to_agent(state, workspace_id, path, request)
 
 
-async def relay(
+async def relay_to_agent(
     state: ServerState, workspace_id: str, path: str, request: Request, track: bool = True, raw: bool = False
 ) -> Response:
     """Stream `request` to the agent's `/<path>` and its answer back; `track` counts it as activity.
 
-    With `raw`, `path` is still percent-encoded and the query string goes on byte for byte.
+    With `raw` (preview links), `path` is still percent-encoded and the query string goes on byte for byte.
     """
     client = state.agents.client(workspace_id)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP_REQUEST}
@@ -95,9 +146,9 @@ async def relay(
     except httpx.TransportError as exc:
         end()
         await state.agents.forget(workspace_id)
-        return error_response(
-            502, f"the agent of sandbox {workspace_id} did not answer ({exc.__class__.__name__}); try again"
-        )
+        raise BadGateway(
+            f"the agent of sandbox {workspace_id} did not answer ({exc.__class__.__name__}); try again"
+        ) from None
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -118,40 +169,56 @@ async def relay(
     )
 
 
-@router.get("/project-dir", response_model=ProjectDirResponse, summary="The sandbox user's home directory")
-async def get_project_dir(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
-    return await forward(state, user, workspace_id, "project-dir", request)
+def _endpoint(route: ToolboxRoute) -> Callable[..., Awaitable[Response]]:
+    """The FastAPI endpoint of `route`: its signature declares the path and query parameters to check."""
+    agent_path = (route.agent_path or route.path).lstrip("/")
 
+    async def endpoint(request: Request, user: CurrentUser, state: State, workspace_id: str, **_: Any) -> Response:
+        return await forward_to_agent(state, user, workspace_id, agent_path.format(**request.path_params), request)
 
-@router.post(
-    "/process/execute",
-    response_model=ExecuteResponse,
-    summary="Run a shell command as the sandbox user",
-    openapi_extra=json_body(ExecuteRequest),
-)
-async def execute_command(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
-    return await forward(state, user, workspace_id, "process/execute", request)
-
-
-@router.post(
-    "/process/code-run",
-    response_model=ExecuteResponse,
-    summary="Run python, javascript or typescript code",
-    openapi_extra=json_body(CodeRunRequest),
-)
-async def code_run(workspace_id: str, request: Request, user: CurrentUser, state: State) -> Response:
-    return await forward(state, user, workspace_id, "process/code-run", request)
-
-
-async def proxy(workspace_id: str, path: str, request: Request, user: CurrentUser, state: State) -> Response:
-    return await forward(state, user, workspace_id, path, request)
-
-
-for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
-    router.add_api_route(
-        "/{path:path}",
-        proxy,
-        methods=[_method],
-        operation_id=f"toolbox_forward_{_method.lower()}",
-        summary="Any other toolbox endpoint, forwarded to the agent",
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    path_params = ["workspace_id", *_PATH_PARAM.findall(route.path)]
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            *(inspect.Parameter(name, keyword, annotation=str) for name in path_params),
+            inspect.Parameter("request", keyword, annotation=Request),
+            inspect.Parameter("user", keyword, annotation=CurrentUser),
+            inspect.Parameter("state", keyword, annotation=State),
+            *(param.parameter() for param in route.query),
+        ],
+        return_annotation=Response,
     )
+    endpoint.__name__ = endpoint.__qualname__ = route.name
+    return endpoint
+
+
+async def forward_any(workspace_id: str, path: str, request: Request, user: CurrentUser, state: State) -> Response:
+    # The catch-all: any toolbox path without a typed route goes to the agent unchanged.
+    return await forward_to_agent(state, user, workspace_id, path, request)
+
+
+def toolbox_router(routes: Iterable[ToolboxRoute]) -> APIRouter:
+    """The routes of a wire format's toolbox table, in order, then the catch-all for every other path."""
+    router = APIRouter(prefix=PREFIX, tags=["toolbox"])
+    for route in routes:
+        options: dict[str, Any] = {"response_model": route.response, "status_code": route.status}
+        if route.body is not None:
+            options["openapi_extra"] = json_body(route.body)
+        if route.openapi_extra is not None:
+            options["openapi_extra"] = route.openapi_extra
+        if route.responses is not None:
+            options["responses"] = route.responses
+        if route.response_class is not None:
+            options["response_class"] = route.response_class
+        router.add_api_route(
+            route.path, _endpoint(route), methods=[route.method], name=route.name, summary=route.summary, **options
+        )
+    for method in ANY_METHODS:
+        router.add_api_route(
+            "/{path:path}",
+            forward_any,
+            methods=[method],
+            operation_id=f"toolbox_forward_{method.lower()}",
+            summary="Any other toolbox endpoint, forwarded to the agent",
+        )
+    return router

@@ -14,18 +14,19 @@ import logging
 import os
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from ..db.models import Sandbox, utcnow
+from ..db.session import Database
 from ..runner import changes
-from ..storage.local import LocalStore
+from ..runner.base import Runtime
+from ..storage import ObjectStore
+from .specs import spec_of
 from .states import State
-
-if TYPE_CHECKING:
-    from .service import SandboxService
 
 log = logging.getLogger("daytona.archive")
 
@@ -38,11 +39,30 @@ def human(size: float) -> str:
     return f"{size:.1f} GB"
 
 
+class Updater(Protocol):
+    """Sets fields of a sandbox in a short transaction of its own."""
+
+    def __call__(self, sandbox_id: str, **fields: Any) -> None: ...
+
+
 class Archiver:
-    def __init__(self, service: SandboxService) -> None:
-        self.service = service
-        self.store = service.store
-        self.runtime = service.runtime
+    """Runs archive and restore jobs, each under the sandbox's lock; `scratch_dir` holds downloads."""
+
+    def __init__(
+        self,
+        db: Database,
+        runtime: Runtime,
+        store: ObjectStore,
+        update: Updater,
+        lock: Callable[[str], threading.RLock],
+        scratch_dir: Path,
+    ) -> None:
+        self.db = db
+        self.runtime = runtime
+        self.store = store
+        self.update = update
+        self.lock = lock
+        self.scratch_dir = scratch_dir
 
     def _progress(self, sandbox_id: str, phase: str, total: int | None = None) -> Callable[[int], None]:
         """A callback that records "<phase>: N MB (of M, P%)" at most twice a second."""
@@ -56,30 +76,28 @@ class Archiver:
             text = f"{phase}: {human(done)}"
             if total:
                 text += f" of {human(total)} ({min(100, done * 100 // total)}%)"
-            self.service.update(sandbox_id, progress=text)
+            self.update(sandbox_id, progress=text)
 
         return report
 
     def _staging_dir(self) -> Path:
-        if isinstance(self.store, LocalStore):
-            return self.store.staging_dir()  # same filesystem: storing is a rename
-        path = self.service.settings.data_dir / "tmp"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        staging = self.store.staging_dir()  # e.g. the local store's filesystem: storing is a rename
+        if staging is not None:
+            return staging
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        return self.scratch_dir
 
     def archive(self, sandbox_id: str) -> None:
-        with self.service.lock(sandbox_id):
+        with self.lock(sandbox_id):
             try:
                 self._archive(sandbox_id)
             except Exception as exc:
                 log.exception("sandbox %s: archive failed", sandbox_id)
                 # The container is untouched: the sandbox stays stopped, with the reason recorded.
-                self.service.update(
-                    sandbox_id, state=State.STOPPED, progress=None, error_reason=f"archive failed: {exc}"
-                )
+                self.update(sandbox_id, state=State.STOPPED, progress=None, error_reason=f"archive failed: {exc}")
 
     def _archive(self, sandbox_id: str) -> None:
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             sandbox = session.get(Sandbox, sandbox_id)
             if sandbox is None or sandbox.state != State.ARCHIVING:
                 return
@@ -94,13 +112,13 @@ class Archiver:
                 )
                 out.flush()
                 os.fsync(out.fileno())
-            self.service.update(sandbox_id, progress=f"archiving: storing {human(size)}")
+            self.update(sandbox_id, progress=f"archiving: storing {human(size)}")
             stored = self.store.put_file(key, tmp, sha256)
         finally:
             tmp.unlink(missing_ok=True)
         # Durable now: record it, free the container and its disk (seconds on btrfs with quotas),
         # then say "archived", so that an archived sandbox has no container left.
-        self.service.update(
+        self.update(
             sandbox_id,
             archive_key=stored.key,
             archive_sha256=sha256,
@@ -112,13 +130,13 @@ class Archiver:
             self.runtime.remove(sandbox_id)
         except Exception:  # the archive is the truth: a leftover container goes at the next reconcile
             log.exception("sandbox %s: cannot remove the container after archiving", sandbox_id)
-        self.service.update(sandbox_id, state=State.ARCHIVED, progress=None, error_reason=None)
+        self.update(sandbox_id, state=State.ARCHIVED, progress=None, error_reason=None)
         if previous_key and previous_key != stored.key:
             self.store.delete(previous_key)
         log.info("sandbox %s archived: %s (%s)", sandbox_id, stored.key, human(stored.size))
 
     def restore(self, sandbox_id: str) -> None:
-        with self.service.lock(sandbox_id):
+        with self.lock(sandbox_id):
             try:
                 self._restore(sandbox_id)
             except Exception as exc:
@@ -127,12 +145,10 @@ class Archiver:
                     self.runtime.remove(sandbox_id)  # never leave a half-restored container
                 except Exception:
                     log.exception("sandbox %s: cleanup after failed restore", sandbox_id)
-                self.service.update(sandbox_id, state=State.ERROR, progress=None, error_reason=str(exc))
+                self.update(sandbox_id, state=State.ERROR, progress=None, error_reason=str(exc))
 
     def _restore(self, sandbox_id: str) -> None:
-        from .service import spec_of
-
-        with self.service.db.session() as session:
+        with self.db.session() as session:
             sandbox = session.get(Sandbox, sandbox_id)
             if sandbox is None or sandbox.state != State.RESTORING:
                 return
@@ -150,7 +166,7 @@ class Archiver:
             if local is None:
                 fd, name = tempfile.mkstemp(prefix=f"{sandbox_id}-", suffix=".tar.zst", dir=self._staging_dir())
                 downloaded = Path(name)
-                self.service.update(sandbox_id, progress=f"restoring: downloading {human(size or 0)}")
+                self.update(sandbox_id, progress=f"restoring: downloading {human(size or 0)}")
                 with os.fdopen(fd, "wb") as out:
                     self.store.get_file(key, out)
                 local = downloaded
@@ -163,14 +179,14 @@ class Archiver:
                     " nothing was restored and the archive is kept for inspection"
                 )
             self.runtime.create(spec)
-            self.service.update(sandbox_id, progress=f"restoring: unpacking {human(local.stat().st_size)}")
+            self.update(sandbox_id, progress=f"restoring: unpacking {human(local.stat().st_size)}")
             self.runtime.import_changes(sandbox_id, local)
-            self.service.update(sandbox_id, progress="restoring: starting")
+            self.update(sandbox_id, progress="restoring: starting")
             self.runtime.start(sandbox_id)
         finally:
             if downloaded is not None:
                 downloaded.unlink(missing_ok=True)
-        self.service.update(
+        self.update(
             sandbox_id,
             state=State.STARTED,
             progress=None,

@@ -2,7 +2,8 @@
 
 Methods are blocking (Docker and the database are), so the API calls them from a thread pool.
 Operations on one sandbox are serialised by a per-sandbox lock. Long ones (archive, restore) run
-as background jobs: the call returns in the transitional state and clients poll.
+as background jobs: the call returns in the transitional state and clients poll. The service
+takes domain requests (lifecycle.requests) and returns database rows: each wire format maps both.
 """
 
 from __future__ import annotations
@@ -19,38 +20,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import quotas
-from ..api.schemas import CLASS_PRESETS, CreateWorkspace
 from ..config import Settings
-from ..db.models import Image, Sandbox, User, utcnow
+from ..db.models import Sandbox, User, utcnow
 from ..db.session import Database
-from ..errors import ApiError, BadRequest, Conflict, NotFound
+from ..errors import ApiError, BadRequest, Conflict, Internal, NotFound
 from ..images.naming import normalize_name
 from ..images.service import ImageService
-from ..runner.base import ImageNotFound, Runtime, RuntimeFailure, SandboxSpec
+from ..runner.base import ImageNotFound, Runtime, RuntimeFailure
 from ..storage import ObjectStore
 from .activity import Activity
+from .archiver import Archiver
+from .requests import CLASS_PRESETS, DEFAULT_CLASS, SandboxRequest
+from .specs import spec_of
 from .states import IllegalTransition, State, accepts_toolbox, transition
 
 log = logging.getLogger("daytona.lifecycle")
 
 ACTIVITY_RESOLUTION = timedelta(seconds=5)
-
-
-def spec_of(sandbox: Sandbox, session: Session | None = None) -> SandboxSpec:
-    """How to (re)create the container of `sandbox`; with a session, the image's entrypoint too."""
-    ref = sandbox.image_ref or sandbox.image
-    image = session.scalars(select(Image).where(Image.engine_ref == ref)).first() if session else None
-    return SandboxSpec(
-        entrypoint=image.entrypoint if image else None,
-        sandbox_id=sandbox.id,
-        image=ref,
-        os_user=sandbox.os_user,
-        env=dict(sandbox.env),
-        cpu=sandbox.cpu,
-        memory_gb=sandbox.memory,
-        disk_gb=sandbox.disk,
-        gpu=sandbox.gpu,
-    )
 
 
 class SandboxService:
@@ -65,6 +51,7 @@ class SandboxService:
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
         self.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lifecycle-job")
         self.activity = Activity()
+        self.archiver = Archiver(db, runtime, store, self.update, self.lock, settings.data_dir / "tmp")
 
     def lock(self, sandbox_id: str) -> threading.RLock:
         return self._locks[sandbox_id]
@@ -120,12 +107,14 @@ class SandboxService:
 
     # -- create ----------------------------------------------------------------------------------
 
-    def create(self, user: User, request: CreateWorkspace) -> Sandbox:
+    def create(self, user: User, request: SandboxRequest) -> Sandbox:
         settings = self.settings
         sandbox_id = request.id or f"sandbox-{secrets.token_hex(4)}"
         image = normalize_name(request.image) if request.image else settings.default_image
-        if request.var_class:
-            cpu, memory, disk = CLASS_PRESETS[request.var_class]
+        if request.sandbox_class:
+            if request.sandbox_class not in CLASS_PRESETS:
+                raise BadRequest(f"class must be one of {', '.join(CLASS_PRESETS)}")
+            cpu, memory, disk = CLASS_PRESETS[request.sandbox_class]
         else:
             cpu, memory, disk = settings.default_cpu, settings.default_memory_gb, settings.default_disk_gb
         gpu = request.gpu or 0
@@ -144,12 +133,12 @@ class SandboxService:
             name=request.name or sandbox_id,
             image=image,
             image_ref=resolved.ref,
-            os_user=request.user or "daytona",
-            env=request.env or {},
-            labels=request.labels or {},
-            public=bool(request.public),
+            os_user=request.os_user or "daytona",
+            env=dict(request.env),
+            labels=dict(request.labels),
+            public=request.public,
             target=request.target or "us",
-            sandbox_class=request.var_class or "small",
+            sandbox_class=request.sandbox_class or DEFAULT_CLASS,
             cpu=request.cpu or cpu,
             gpu=gpu,
             memory=request.memory or memory,
@@ -173,7 +162,7 @@ class SandboxService:
                 self.runtime.start(sandbox_id)
             except (RuntimeFailure, ImageNotFound) as exc:
                 self._fail(session, sandbox, f"create failed: {exc}")
-                raise ApiError(500, f"sandbox {sandbox_id} failed to start: {exc}") from None
+                raise Internal(f"sandbox {sandbox_id} failed to start: {exc}") from None
             sandbox.state = State.STARTED
             sandbox.last_activity_at = utcnow()
             session.commit()
@@ -213,13 +202,11 @@ class SandboxService:
             ):
                 if sandbox.state == State.ERROR:
                     sandbox.state = State.ARCHIVED  # a failed restore is tried again from its archive
-                from .archiver import Archiver
-
                 sandbox, _ = self._begin(session, user, sandbox_id, "restore")
                 sandbox.progress = "restoring: queued"
                 sandbox.error_reason = None
                 session.commit()
-                self.jobs.submit(Archiver(self).restore, sandbox_id)
+                self.jobs.submit(self.archiver.restore, sandbox_id)
                 return sandbox
             sandbox, after = self._begin(session, user, sandbox_id, "start")
             try:
@@ -228,7 +215,7 @@ class SandboxService:
                 self.runtime.start(sandbox_id)
             except RuntimeFailure as exc:
                 self._fail(session, sandbox, f"start failed: {exc}")
-                raise ApiError(500, f"sandbox {sandbox_id} failed to start: {exc}") from None
+                raise Internal(f"sandbox {sandbox_id} failed to start: {exc}") from None
             sandbox.state = after
             sandbox.error_reason = None
             sandbox.last_activity_at = utcnow()
@@ -242,7 +229,7 @@ class SandboxService:
                 self.runtime.stop(sandbox_id)
             except RuntimeFailure as exc:
                 self._fail(session, sandbox, f"stop failed: {exc}")
-                raise ApiError(500, f"sandbox {sandbox_id} failed to stop: {exc}") from None
+                raise Internal(f"sandbox {sandbox_id} failed to stop: {exc}") from None
             sandbox.state = after
             sandbox.error_reason = None
             sandbox.last_activity_at = utcnow()
@@ -251,14 +238,12 @@ class SandboxService:
 
     def archive(self, user: User | None, sandbox_id: str) -> Sandbox:
         """Begin moving a stopped sandbox's changes to object storage (state archiving)."""
-        from .archiver import Archiver
-
         with self.lock(sandbox_id), self.db.session() as session:
             sandbox, _ = self._begin(session, user, sandbox_id, "archive")
             sandbox.progress = "archiving: queued"
             sandbox.error_reason = None
             session.commit()
-        self.jobs.submit(Archiver(self).archive, sandbox_id)
+        self.jobs.submit(self.archiver.archive, sandbox_id)
         return sandbox
 
     def resize(self, user: User, sandbox_id: str, cpu: int | None, memory: int | None, disk: int | None) -> Sandbox:
@@ -281,7 +266,7 @@ class SandboxService:
             except RuntimeFailure as exc:
                 sandbox.state = State.STOPPED
                 session.commit()
-                raise ApiError(500, f"sandbox {sandbox_id} could not be resized: {exc}") from None
+                raise Internal(f"sandbox {sandbox_id} could not be resized: {exc}") from None
             sandbox.cpu, sandbox.memory, sandbox.state = new_cpu, new_memory, after
             session.commit()
             return sandbox
@@ -293,7 +278,7 @@ class SandboxService:
                 self.runtime.remove(sandbox_id)
             except RuntimeFailure as exc:
                 self._fail(session, sandbox, f"delete failed: {exc}")
-                raise ApiError(500, f"sandbox {sandbox_id} could not be deleted: {exc}") from None
+                raise Internal(f"sandbox {sandbox_id} could not be deleted: {exc}") from None
             archive_key = sandbox.archive_key
             session.delete(sandbox)
             session.commit()

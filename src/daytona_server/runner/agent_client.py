@@ -1,28 +1,28 @@
-"""HTTP clients for sandbox agents, one keep-alive connection pool per agent socket."""
+"""HTTP clients for sandbox agents, one keep-alive connection pool per agent, over the runtime's transport."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
-from .agent_socket import AgentTransport, AsyncAgentTransport
-
 # Commands may run for as long as their own timeout says: no read timeout on the agent link.
 AGENT_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=60.0, pool=60.0)
+AGENT_URL = "http://agent"
 
 
 class AgentPool:
-    def __init__(self, socket_for: Callable[[str], Path]) -> None:
-        self._socket_for = socket_for
+    """One httpx client per sandbox, made on the transport `transport_for(sandbox_id)` hands out."""
+
+    def __init__(self, transport_for: Callable[[str], httpx.AsyncBaseTransport]) -> None:
+        self._transport_for = transport_for
         self._clients: dict[str, httpx.AsyncClient] = {}
 
     def client(self, sandbox_id: str) -> httpx.AsyncClient:
         client = self._clients.get(sandbox_id)
         if client is None:
-            transport = AsyncAgentTransport(self._socket_for(sandbox_id))
-            client = httpx.AsyncClient(transport=transport, base_url="http://agent", timeout=AGENT_TIMEOUT)
+            transport = self._transport_for(sandbox_id)
+            client = httpx.AsyncClient(transport=transport, base_url=AGENT_URL, timeout=AGENT_TIMEOUT)
             self._clients[sandbox_id] = client
         return client
 
@@ -37,11 +37,11 @@ class AgentPool:
             await self.forget(sandbox_id)
 
 
-def agent_busy(socket_path: Path) -> bool:
+def agent_busy(transport: httpx.BaseTransport) -> bool:
     """Whether the agent reports work in progress (session commands running). Unknown counts as idle."""
     try:
-        with httpx.Client(transport=AgentTransport(socket_path), timeout=2.0) as client:
-            response = client.get("http://agent/activity")
+        with httpx.Client(transport=transport, base_url=AGENT_URL, timeout=2.0) as client:
+            response = client.get("/activity")
     except httpx.HTTPError:
         return False
     if response.status_code != 200:

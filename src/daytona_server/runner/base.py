@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+import httpx
+
 
 class RuntimeFailure(Exception):
     """A runtime operation failed; the message says what and, where possible, what to do."""
@@ -78,8 +80,12 @@ class Runtime(Protocol):
 
     def status(self, sandbox_id: str) -> ContainerStatus: ...
 
-    def agent_socket(self, sandbox_id: str) -> Path:
-        """The unix socket the sandbox's agent listens on, as seen from the host."""
+    def agent_transport(self, sandbox_id: str) -> httpx.AsyncBaseTransport:
+        """A new connection pool to the sandbox's agent (a unix socket, a tunnel...); the caller closes it."""
+        ...
+
+    def agent_blocking_transport(self, sandbox_id: str) -> httpx.BaseTransport:
+        """The same for blocking callers (the lifecycle thread's busy probe)."""
         ...
 
     def list_sandbox_ids(self) -> list[str]:

@@ -13,13 +13,14 @@ from typing import Any, BinaryIO
 
 import docker
 import docker.errors
+import httpx
 from docker.models.containers import Container
 from docker.models.images import Image
 from docker.types import DeviceRequest
 
 import daytona_agent
 
-from . import agent_socket, changes, treediff
+from . import agent_socket, btrfs, changes, treediff
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 from .images import ImageTools
 
@@ -84,6 +85,7 @@ class DockerRuntime:
         info = self.client.info()
         self.driver = str(info.get("Driver") or "")
         self.data_root = Path(info.get("DockerRootDir") or "/var/lib/docker")
+        self.btrfs_quota: str | None = None
         self._disk_quota = self._detect_disk_quota(info)
 
     # -- disk sizes ----------------------------------------------------------------------------
@@ -96,7 +98,12 @@ class DockerRuntime:
 
     def _detect_disk_quota(self, info: dict[str, Any]) -> tuple[bool, str] | None:
         if self.driver == "btrfs":
-            return True, f"storage driver btrfs (data root {self.data_root}): a btrfs qgroup limit per sandbox"
+            self.btrfs_quota = btrfs.quota_mode(self.data_root)
+            if self.btrfs_quota == "squota":
+                return True, f"storage driver btrfs with simple quotas (data root {self.data_root})"
+            if self.btrfs_quota == "disabled":
+                return False, f"storage driver btrfs, but quotas are off on {self.data_root}{FIX}"
+            return True, f"storage driver btrfs with qgroups (data root {self.data_root}; simple quotas are faster)"
         backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "unknown")
         if self.driver == "overlay2" and backing == "xfs":
             return self._probe_storage_opt()
@@ -117,9 +124,9 @@ class DockerRuntime:
         return True, "storage driver overlay2 on xfs with project quotas"
 
     def _storage_size(self, image: Image, disk_gb: int) -> str:
-        """Docker's `size` storage option; a btrfs qgroup counts the image's shared bytes too."""
+        """Docker's `size` storage option; a full btrfs qgroup counts the image's shared bytes too."""
         size = disk_gb * 1024**3
-        if self.driver == "btrfs":
+        if self.driver == "btrfs" and self.btrfs_quota != "squota":
             size += int(image.attrs.get("Size") or 0)
         return f"{math.ceil(size / 1024**2)}M"
 
@@ -155,7 +162,14 @@ class DockerRuntime:
         return socket_dir
 
     def agent_socket(self, sandbox_id: str) -> Path:
+        """The unix socket the sandbox's agent listens on, as seen from the host."""
         return self._socket_dir(sandbox_id) / SOCKET_NAME
+
+    def agent_transport(self, sandbox_id: str) -> httpx.AsyncBaseTransport:
+        return agent_socket.AsyncAgentTransport(self.agent_socket(sandbox_id))
+
+    def agent_blocking_transport(self, sandbox_id: str) -> httpx.BaseTransport:
+        return agent_socket.AgentTransport(self.agent_socket(sandbox_id))
 
     def _container(self, sandbox_id: str) -> Container | None:
         try:

@@ -50,6 +50,9 @@ class S3Store:
     def local_path(self, key: str) -> Path | None:
         return None
 
+    def staging_dir(self) -> Path | None:
+        return None  # uploads read from any local file
+
     def delete(self, key: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -1,4 +1,8 @@
-"""Sandbox lifecycle routes, `/api/workspace/...` as `daytona_api_client` 0.14.0 calls them."""
+"""Sandbox lifecycle routes, `/api/workspace/...` as `daytona_api_client` 0.14.0 calls them.
+
+A thin mapper over daytona_server.lifecycle.service: a wire body in becomes a SandboxRequest, a
+Sandbox row out becomes a Workspace.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +12,46 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
-from ..db.models import Sandbox
-from ..errors import BadRequest
-from .deps import CurrentUser, ServerState, State
-from .preview import preview_token
-from .schemas import (
-    MAX_MINUTES,
-    CreateWorkspace,
-    PreviewUrl,
-    ResizeWorkspace,
-    Workspace,
-    WorkspaceInfo,
-    WorkspaceLabels,
-)
+from ...config import Settings
+from ...db.models import Sandbox
+from ...errors import BadRequest
+from ...lifecycle.requests import SandboxRequest
+from ..deps import CurrentUser, State
+from ..preview import preview_token
+from ..schemas import MAX_MINUTES
+from .schemas import CreateWorkspace, PreviewUrl, ResizeWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 Minutes = Annotated[int, Path(ge=0, le=MAX_MINUTES, description="Minutes; 0 = never")]
 
 
-def to_dto(sandbox: Sandbox, state: ServerState) -> Workspace:
+def to_request(body: CreateWorkspace) -> SandboxRequest:
+    """The service's request for a `POST /workspace` body."""
+    return SandboxRequest(
+        id=body.id,
+        name=body.name,
+        image=body.image,
+        os_user=body.user,
+        env=body.env or {},
+        labels=body.labels or {},
+        public=bool(body.public),
+        sandbox_class=body.var_class,
+        target=body.target,
+        cpu=body.cpu,
+        gpu=body.gpu,
+        memory=body.memory,
+        disk=body.disk,
+        auto_stop_interval=body.auto_stop_interval,
+    )
+
+
+def to_dto(sandbox: Sandbox, settings: Settings) -> Workspace:
+    """A sandbox as 0.14.0's Workspace; what it has no field for rides in `info.providerMetadata`."""
     metadata = {
         "state": sandbox.state,
         "region": sandbox.target,
         "class": sandbox.sandbox_class,
-        "nodeDomain": state.settings.node_domain,
+        "nodeDomain": settings.node_domain,
         "updatedAt": sandbox.updated_at.isoformat(),
         "lastSnapshot": None,
         "snapshotState": None,
@@ -85,8 +105,8 @@ def _parse_labels(raw: str | None) -> dict[str, str] | None:
 
 @router.post("", response_model=Workspace, response_model_by_alias=True, summary="Create a sandbox")
 async def create_workspace(body: CreateWorkspace, user: CurrentUser, state: State) -> Workspace:
-    sandbox = await run_in_threadpool(state.sandboxes.create, user, body)
-    return to_dto(sandbox, state)
+    sandbox = await run_in_threadpool(state.sandboxes.create, user, to_request(body))
+    return to_dto(sandbox, state.settings)
 
 
 @router.get("", response_model=list[Workspace], response_model_by_alias=True, summary="List sandboxes")
@@ -98,13 +118,13 @@ async def list_workspaces(
 ) -> list[Workspace]:
     wanted = _parse_labels(labels)
     found = await run_in_threadpool(state.sandboxes.list, user, wanted)
-    return [to_dto(s, state) for s in found]
+    return [to_dto(s, state.settings) for s in found]
 
 
 @router.get("/{workspace_id}", response_model=Workspace, response_model_by_alias=True)
 async def get_workspace(workspace_id: str, user: CurrentUser, state: State, verbose: bool = False) -> Workspace:
     sandbox = await run_in_threadpool(state.sandboxes.get, user, workspace_id)
-    return to_dto(sandbox, state)
+    return to_dto(sandbox, state.settings)
 
 
 @router.delete("/{workspace_id}", summary="Delete a sandbox and its container")
@@ -156,7 +176,7 @@ async def archive_workspace(workspace_id: str, user: CurrentUser, state: State) 
 )
 async def resize_workspace(workspace_id: str, body: ResizeWorkspace, user: CurrentUser, state: State) -> Workspace:
     sandbox = await run_in_threadpool(state.sandboxes.resize, user, workspace_id, body.cpu, body.memory, body.disk)
-    return to_dto(sandbox, state)
+    return to_dto(sandbox, state.settings)
 
 
 @router.post("/{workspace_id}/autoarchive/{interval}", summary="Set the auto-archive interval (minutes, 0 = never)")

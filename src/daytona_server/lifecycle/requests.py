@@ -1,0 +1,33 @@
+"""What a caller asks of the sandbox service, whatever the wire format it came in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Resources of each sandbox class: (cpu cores, memory GiB, disk GiB).
+CLASS_PRESETS: dict[str, tuple[int, int, int]] = {
+    "small": (1, 2, 10),
+    "medium": (2, 4, 20),
+    "large": (4, 8, 40),
+}
+DEFAULT_CLASS = "small"
+
+
+@dataclass(frozen=True)
+class SandboxRequest:
+    """A new sandbox; None means "the server's default" (the wire adapters have validated the values)."""
+
+    id: str | None = None
+    name: str | None = None
+    image: str | None = None
+    os_user: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    public: bool = False
+    sandbox_class: str | None = None
+    target: str | None = None
+    cpu: int | None = None
+    gpu: int | None = None
+    memory: int | None = None
+    disk: int | None = None
+    auto_stop_interval: int | None = None

@@ -1,0 +1,82 @@
+"""A stand-in Runtime for in-process API tests: containers in a dict, images in StubImages; runs nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from daytona_server.runner.agent_socket import AgentTransport, AsyncAgentTransport
+from daytona_server.runner.base import ContainerStatus, Runtime, SandboxSpec
+
+from .stub_images import StubImages
+
+
+class StubRuntime:
+    """Keeps containers in a dict (id -> running); enough for the API's bookkeeping, runs nothing.
+
+    Implements the whole `Runtime` protocol (checked by mypy below): a test that needs more of a
+    runtime subclasses it (see api_runtime.ApiRuntime).
+    """
+
+    def __init__(self) -> None:
+        self.containers: dict[str, bool] = {}
+        self.images = StubImages()
+
+    def image_exists(self, image: str) -> bool:
+        return self.images.exists(image)
+
+    def create(self, spec: SandboxSpec) -> str:
+        self.containers[spec.sandbox_id] = False
+        return f"c-{spec.sandbox_id}"
+
+    def start(self, sandbox_id: str) -> None:
+        self.containers[sandbox_id] = True
+
+    def stop(self, sandbox_id: str) -> None:
+        self.containers[sandbox_id] = False
+
+    def remove(self, sandbox_id: str) -> None:
+        self.containers.pop(sandbox_id, None)
+
+    def status(self, sandbox_id: str) -> ContainerStatus:
+        running = self.containers.get(sandbox_id)
+        return ContainerStatus(exists=running is not None, running=bool(running))
+
+    def agent_socket(self, sandbox_id: str) -> Path:
+        """Where the sandbox's agent would listen: nowhere (ApiRuntime serves a real one for some)."""
+        return Path("/nonexistent") / sandbox_id
+
+    def agent_transport(self, sandbox_id: str) -> httpx.AsyncBaseTransport:
+        return AsyncAgentTransport(self.agent_socket(sandbox_id))
+
+    def agent_blocking_transport(self, sandbox_id: str) -> httpx.BaseTransport:
+        return AgentTransport(self.agent_socket(sandbox_id))
+
+    def list_sandbox_ids(self) -> list[str]:
+        return list(self.containers)
+
+    def export_changes(
+        self, sandbox_id: str, out: BinaryIO, progress: Callable[[int], None] | None = None
+    ) -> tuple[str, int]:
+        data = b"changes of " + sandbox_id.encode()
+        out.write(data)
+        return hashlib.sha256(data).hexdigest(), len(data)
+
+    def import_changes(self, sandbox_id: str, archive: Path, progress: Callable[[int], None] | None = None) -> None:
+        pass
+
+    def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None:
+        pass
+
+    def supports_gpu(self) -> bool:
+        return True
+
+    def disk_quota(self) -> tuple[bool, str]:
+        return False, "a stand-in runtime runs nothing"
+
+
+_: Runtime = StubRuntime()  # mypy: the stand-in keeps up with the protocol
