@@ -15,18 +15,9 @@ import pytest
 from daytona_sdk import CreateWorkspaceParams, Daytona
 from daytona_server.images.naming import user_ref
 from tests.support.server import RunningServer
+from tests.support.tarballs import tar_of
 
 DEFAULT = "daytona-sandbox:0.1.0"
-
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 def user_key(server: RunningServer, user_id: str) -> str:

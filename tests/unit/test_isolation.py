@@ -5,9 +5,7 @@ In-process over the stub runtime; tests/security/test_images.py plays the same a
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 import uuid
 from typing import Any
 
@@ -19,20 +17,11 @@ from daytona_server.db.models import ApiKey, Image, Sandbox, User
 from ..support.accounts import KEY, bearer, make_user
 from ..support.api import PUBLIC_ROUTES, assert_error_shape
 from ..support.openapi import example, operations
+from ..support.tarballs import tar_of
 
 # Routes about the caller only: nothing of anyone else can be reached through them.
 SELF_ROUTES = {"/api/users/me", "/api/users/overview"}
 DEFAULT = "daytona-sandbox:0.1.0"
-
-
-def tar_of(files: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 def saved_image(*tags: str) -> bytes:
