@@ -91,12 +91,14 @@ def check(
             )  # fmt: skip
 
 
-def check_image_count(session: Session, user: User, replacing: Image | None) -> None:
+def check_image_count(
+    session: Session, user: User, replacing: Image | None, usage: dict[str, float] | None = None
+) -> None:
     """Raise 429 when `user` may not add another image (replacing one of theirs always fits)."""
     if user.role == "admin" or replacing is not None:
         return
     limit = _limit(quota_of(user), "imageQuota")
-    count = usage_of(session, user.id)["currentImageNumber"]
+    count = (usage or usage_of(session, user.id))["currentImageNumber"]
     if limit is not None and count + 1 > limit:
         raise TooManyRequests(f"quota exceeded: you have {count:g} images, the limit is {limit:g}; delete one first")
 
@@ -105,12 +107,13 @@ def check_image(session: Session, user: User, size_gb: float, replacing: Image |
     """Raise 403/429 when `user` may not keep an image of `size_gb` (in place of `replacing`)."""
     if user.role == "admin":
         return
-    check_image_count(session, user, replacing)
+    usage = usage_of(session, user.id)
+    check_image_count(session, user, replacing, usage)
     quota = quota_of(user)
     limit = _limit(quota, "maxImageSize")
     if limit is not None and size_gb > limit:
         raise Forbidden(f"image of {size_gb:.2f} GB exceeds your limit of {limit:g} GB per image")
-    used = usage_of(session, user.id)["totalImageSizeUsed"] - ((replacing.size or 0) if replacing else 0)
+    used = usage["totalImageSizeUsed"] - ((replacing.size or 0) if replacing else 0)
     limit = _limit(quota, "totalImageSize")
     if limit is not None and used + size_gb > limit:
         raise TooManyRequests(

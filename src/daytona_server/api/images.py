@@ -21,8 +21,7 @@ from starlette.responses import StreamingResponse
 from ..db.models import Image
 from ..errors import BadRequest
 from ..images.naming import normalize_name
-from ..images.service import ImageService
-from .deps import CurrentUser, ServerState, State
+from .deps import CurrentUser, State
 from .schemas import CamelModel
 
 router = APIRouter(prefix="/images", tags=["images"])
@@ -82,10 +81,6 @@ def to_dto(image: Image) -> ImageDto:
     )
 
 
-def images(state: ServerState) -> ImageService:
-    return state.images
-
-
 @router.get("", response_model=PaginatedImages, response_model_by_alias=True, summary="List images")
 async def get_all_images(
     user: CurrentUser,
@@ -93,24 +88,24 @@ async def get_all_images(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> PaginatedImages:
-    items, total, pages = await run_in_threadpool(images(state).list, user, page, limit)
+    items, total, pages = await run_in_threadpool(state.images.list, user, page, limit)
     return PaginatedImages(items=[to_dto(i) for i in items], total=total, page=page, total_pages=pages)
 
 
 @router.post("", response_model=ImageDto, response_model_by_alias=True, summary="Register an image on the runner")
 async def create_image(body: CreateImage, user: CurrentUser, state: State) -> ImageDto:
     name = normalize_name(body.name)
-    return to_dto(await run_in_threadpool(images(state).register, user, name, body.entrypoint))
+    return to_dto(await run_in_threadpool(state.images.register, user, name, body.entrypoint))
 
 
 @router.get("/{image_id}", response_model=ImageDto, response_model_by_alias=True)
 async def get_image(image_id: str, user: CurrentUser, state: State) -> ImageDto:
-    return to_dto(await run_in_threadpool(images(state).get, user, image_id))
+    return to_dto(await run_in_threadpool(state.images.get, user, image_id))
 
 
 @router.patch("/{image_id}/toggle", response_model=ImageDto, response_model_by_alias=True)
 async def toggle_image_state(image_id: str, body: ToggleState, user: CurrentUser, state: State) -> ImageDto:
-    return to_dto(await run_in_threadpool(images(state).toggle, user, image_id, body.enabled))
+    return to_dto(await run_in_threadpool(state.images.toggle, user, image_id, body.enabled))
 
 
 @router.patch(
@@ -120,12 +115,12 @@ async def toggle_image_state(image_id: str, body: ToggleState, user: CurrentUser
     summary="Make an image a system image that every user may use, or take that back (admins)",
 )
 async def set_image_general(image_id: str, body: GeneralState, user: CurrentUser, state: State) -> ImageDto:
-    return to_dto(await run_in_threadpool(images(state).set_general, user, image_id, body.general))
+    return to_dto(await run_in_threadpool(state.images.set_general, user, image_id, body.general))
 
 
 @router.delete("/{image_id}", summary="Unregister an image and remove it from the runner")
 async def remove_image(image_id: str, user: CurrentUser, state: State) -> None:
-    await run_in_threadpool(images(state).remove, user, image_id)
+    await run_in_threadpool(state.images.remove, user, image_id)
 
 
 async def _spool(request: Request) -> BinaryIO:
@@ -157,7 +152,7 @@ async def build_image(
     tag = normalize_name(name)
     context = await _spool(request)
     try:  # the service builds from a rewritten copy of the context
-        events = await run_in_threadpool(images(state).build, user, tag, context, dockerfile, entrypoint)
+        events = await run_in_threadpool(state.images.build, user, tag, context, dockerfile, entrypoint)
     finally:
         context.close()
 
@@ -186,6 +181,6 @@ async def push_image(
     tag = normalize_name(name)
     tarball = await _spool(request)
     try:
-        return to_dto(await run_in_threadpool(images(state).push, user, tag, tarball, entrypoint))
+        return to_dto(await run_in_threadpool(state.images.push, user, tag, tarball, entrypoint))
     finally:
         tarball.close()

@@ -92,14 +92,13 @@ class PreviewMiddleware:
                 token = request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_QUERY)
                 bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
                 user = auth.authenticate(session, bearer) if bearer else None
-                if sandbox is not None and sandbox.public:
-                    allowed = True
-                elif token and hmac.compare_digest(token, preview_token(state.preview_secret, sandbox_id)):
-                    allowed = True  # the token is made for this id: it proves nothing for a missing one
-                else:
-                    allowed = sandbox is not None and user is not None and user.role == "admin"
-                    allowed = allowed or (sandbox is not None and user is not None and user.id == sandbox.owner_id)
-                if not allowed:
+                # The token is made for this id: it proves nothing for a missing sandbox.
+                expected = preview_token(state.preview_secret, sandbox_id)
+                token_ok = token is not None and hmac.compare_digest(token, expected)
+                owner_ok = (
+                    sandbox is not None and user is not None and (user.role == "admin" or user.id == sandbox.owner_id)
+                )
+                if not ((sandbox is not None and sandbox.public) or token_ok or owner_ok):
                     if user is not None:
                         return NotFound(f"sandbox {sandbox_id} not found")
                     return Unauthorized(

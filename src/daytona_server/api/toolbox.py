@@ -125,13 +125,10 @@ async def relay_to_agent(
         content = b""  # type: ignore[assignment]
     if raw:
         query = request.scope.get("query_string", b"").decode("latin-1")
-        upstream = client.build_request(
-            request.method, "/" + path + (f"?{query}" if query else ""), headers=headers, content=content
-        )
+        target, params = "/" + path + (f"?{query}" if query else ""), None
     else:  # `path` was built from decoded values: encode it again
-        upstream = client.build_request(
-            request.method, "/" + quote(path, safe="/"), params=request.query_params, headers=headers, content=content
-        )
+        target, params = "/" + quote(path, safe="/"), request.query_params
+    upstream = client.build_request(request.method, target, params=params, headers=headers, content=content)
     end = state.sandboxes.activity.begin(workspace_id) if track else (lambda: None)
 
     async def release() -> None:

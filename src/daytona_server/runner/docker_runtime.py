@@ -85,7 +85,8 @@ class DockerRuntime:
         info = self.client.info()
         self.driver = str(info.get("Driver") or "")
         self.data_root = Path(info.get("DockerRootDir") or "/var/lib/docker")
-        self.btrfs_quota: str | None = None
+        # Full qgroups charge a container for its image's shared bytes too; simple quotas do not.
+        self.btrfs_quota = btrfs.quota_mode(self.data_root) if self.driver == "btrfs" else None
         self._disk_quota = self._detect_disk_quota(info)
 
     # -- disk sizes ----------------------------------------------------------------------------
@@ -98,7 +99,6 @@ class DockerRuntime:
 
     def _detect_disk_quota(self, info: dict[str, Any]) -> tuple[bool, str] | None:
         if self.driver == "btrfs":
-            self.btrfs_quota = btrfs.quota_mode(self.data_root)
             if self.btrfs_quota == "squota":
                 return True, f"storage driver btrfs with simple quotas (data root {self.data_root})"
             if self.btrfs_quota == "disabled":
