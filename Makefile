@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh Debian/Ubuntu box:
 #   make run    install what is missing, build the default sandbox image, start the server
 #   make test   the same preparation, then lint, type check and the whole test suite
-.PHONY: run test test-ts install docker image lint format sdk-sync bench official-sdk security-report clean
+.PHONY: run test test-ts install docker image lint format sdk-sync bench official-sdk current-sdk security-report clean
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -9,6 +9,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 3000
 DATA_DIR ?= $(CURDIR)/.data
 OFFICIAL_VENV := .venv-official
+CURRENT_VENV := .venv-current
 # The project's own Docker engine (scripts/ensure-docker.sh starts it, with disk quotas); set
 # DOCKER_HOST to use another engine as it is.
 export DOCKER_HOST ?= unix:///run/daytona/docker.sock
@@ -53,6 +54,20 @@ $(OFFICIAL_VENV)/.installed:
 
 official-sdk: $(OFFICIAL_VENV)/.installed
 
+# Today's published Daytona SDKs, for the same purpose: `daytona` in a venv of its own, and
+# `@daytonaio/sdk` in a scratch npm project (tests/compat/typescript).
+COMPAT_TS := tests/compat/typescript
+
+$(CURRENT_VENV)/.installed:
+	python3 -m venv $(CURRENT_VENV)
+	$(CURRENT_VENV)/bin/pip install -q daytona==0.226.1
+	@touch $@
+
+$(COMPAT_TS)/node_modules/.package-lock.json: $(COMPAT_TS)/package.json $(COMPAT_TS)/package-lock.json
+	cd $(COMPAT_TS) && npm ci --no-audit --no-fund
+
+current-sdk: $(CURRENT_VENV)/.installed $(COMPAT_TS)/node_modules/.package-lock.json
+
 # The TypeScript SDK (sdk/typescript): install its dev dependencies when missing, build it, and run
 # its tests against a real server (Node.js 20+).
 TS_SDK := sdk/typescript
@@ -65,7 +80,7 @@ $(TS_SDK)/node_modules/.package-lock.json: $(TS_SDK)/package.json $(TS_SDK)/pack
 test-ts: image $(TS_SDK)/node_modules/.package-lock.json
 	cd $(TS_SDK) && npm test
 
-test: image official-sdk lint test-ts
+test: image official-sdk current-sdk lint test-ts
 	@WITH_TEST_DEPS=1 ./scripts/ensure-docker.sh
 	$(VENV)/bin/pytest -q
 
@@ -77,4 +92,4 @@ bench: image
 	$(PY) bench/create_exec.py
 
 clean:
-	rm -rf $(VENV) $(OFFICIAL_VENV) .pytest_cache .mypy_cache .ruff_cache $(TS_SDK)/node_modules $(TS_SDK)/dist $(TS_SDK)/build
+	rm -rf $(VENV) $(OFFICIAL_VENV) $(CURRENT_VENV) $(COMPAT_TS)/node_modules .pytest_cache .mypy_cache .ruff_cache $(TS_SDK)/node_modules $(TS_SDK)/dist $(TS_SDK)/build

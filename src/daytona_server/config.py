@@ -116,3 +116,7 @@ class Settings:
     def node_domain(self) -> str:
         # *.localhost resolves to loopback in browsers and curl, so preview links work out of the box.
         return self.preview_domain or f"localhost:{self.port}"
+
+    def preview_url(self, port: int, label: str) -> str:
+        """The preview link of `port` for `label`: a sandbox id, or a signed link's token."""
+        return f"{self.preview_scheme}://{port}-{label}.{self.node_domain}"

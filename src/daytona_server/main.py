@@ -56,6 +56,7 @@ def run_server(settings: Settings) -> None:
             settings.run_dir,
             network=settings.sandbox_network,
             pids_limit=settings.sandbox_pids_limit,
+            volume_mounts_dir=settings.data_dir / "volume-mounts",
         )
         if settings.build_default_image:
             ensure_default_image(runtime.client, settings.default_image, log=_say)

@@ -22,20 +22,28 @@ from daytona_sdk import DaytonaConfig
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 DAYTONA = Path(sys.executable).parent / "daytona"
-OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"
+OFFICIAL_PYTHON = ROOT / ".venv-official" / "bin" / "python"  # daytona-sdk 0.10.0, the seed's
+CURRENT_PYTHON = ROOT / ".venv-current" / "bin" / "python"  # daytona 0.226.1, today's
+
+
+def _run_sdk(python: Path, target: str, script: str, tmp_path: Path, args: tuple[str, ...]) -> list[str]:
+    if not python.exists():
+        pytest.fail(f"the official SDK venv {python.parents[1].name} is missing: run `make {target}` (make test does)")
+    path = tmp_path / f"{target}_script.py"
+    path.write_text(script)
+    done = subprocess.run([str(python), str(path), *args], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
 
 
 def run_official_sdk(script: str, tmp_path: Path, *args: str) -> list[str]:
-    """Run `script` with the published Daytona SDK (its own venv: it has our import name); return its lines."""
-    if not OFFICIAL_PYTHON.exists():
-        pytest.fail("the official SDK venv is missing: run `make official-sdk` (make test does)")
-    path = tmp_path / "official_sdk_script.py"
-    path.write_text(script)
-    done = subprocess.run(
-        [str(OFFICIAL_PYTHON), str(path), *args], capture_output=True, text=True, timeout=300, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
+    """Run `script` with the seed's published Daytona SDK (its own venv: it has our import name); return its lines."""
+    return _run_sdk(OFFICIAL_PYTHON, "official-sdk", script, tmp_path, args)
+
+
+def run_current_sdk(script: str, tmp_path: Path, *args: str) -> list[str]:
+    """Run `script` with today's published Daytona SDK (`daytona` 0.226.1, a venv of its own); return its lines."""
+    return _run_sdk(CURRENT_PYTHON, "current-sdk", script, tmp_path, args)
 
 
 def free_port() -> int:

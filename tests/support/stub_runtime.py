@@ -24,6 +24,7 @@ class StubRuntime:
 
     def __init__(self) -> None:
         self.containers: dict[str, bool] = {}
+        self.specs: dict[str, SandboxSpec] = {}  # what each container was made from (its mounts...)
         self.images = StubImages()
 
     def image_exists(self, image: str) -> bool:
@@ -31,6 +32,7 @@ class StubRuntime:
 
     def create(self, spec: SandboxSpec) -> str:
         self.containers[spec.sandbox_id] = False
+        self.specs[spec.sandbox_id] = spec
         return f"c-{spec.sandbox_id}"
 
     def start(self, sandbox_id: str) -> None:
@@ -41,6 +43,7 @@ class StubRuntime:
 
     def remove(self, sandbox_id: str) -> None:
         self.containers.pop(sandbox_id, None)
+        self.specs.pop(sandbox_id, None)
 
     def status(self, sandbox_id: str) -> ContainerStatus:
         running = self.containers.get(sandbox_id)
@@ -68,6 +71,12 @@ class StubRuntime:
 
     def import_changes(self, sandbox_id: str, archive: Path, progress: Callable[[int], None] | None = None) -> None:
         pass
+
+    def export_running_changes(self, sandbox_id: str, out: BinaryIO) -> tuple[str, int, float]:
+        return (*self.export_changes(sandbox_id, out), 0.0)
+
+    def commit(self, sandbox_id: str, ref: str) -> float:
+        return 0.0
 
     def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None:
         pass

@@ -20,7 +20,13 @@ from ..lifecycle.service import SandboxService
 from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
 from ..storage import open_store
+from ..volumes.service import VolumeService
+from ..volumes.store import LocalVolumeStore
 from . import accounts, errors, images, preview, v014
+from .current import sandboxes as current_sandboxes
+from .current import snapshots as current_snapshots
+from .current import toolbox_routes as current_toolbox
+from .current import volumes as current_volumes
 from .deps import ServerState
 from .schemas import DiskQuota, Health
 from .toolbox import toolbox_router
@@ -35,13 +41,15 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     migrate(db.engine)
     image_service = ImageService(db, runtime.images, settings.default_image)
     image_service.ensure_default(ADMIN_ID)
-    sandboxes = SandboxService(settings, db, runtime, open_store(settings.archive_store_url), image_service)
+    volumes = VolumeService(db, LocalVolumeStore(settings.data_dir / "volumes"))
+    sandboxes = SandboxService(settings, db, runtime, open_store(settings.archive_store_url), image_service, volumes)
     state = ServerState(
         settings=settings,
         db=db,
         sandboxes=sandboxes,
         images=image_service,
         agents=AgentPool(runtime.agent_transport),
+        volumes=volumes,
         preview_secret=preview.load_secret(settings.data_dir),
     )
     loop = LifecycleLoop(
@@ -81,6 +89,11 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
 
     api.include_router(v014.router)
     api.include_router(toolbox_router(v014_toolbox.ROUTES))
+    api.include_router(current_sandboxes.router)
+    api.include_router(current_snapshots.router)
+    api.include_router(current_volumes.router)
+    # After the seed's: its paths all start with /toolbox/{id}/toolbox/, which this catch-all would take.
+    api.include_router(toolbox_router(current_toolbox.ROUTES, current_toolbox.PREFIX, "current_"))
     api.include_router(images.router)
     api.include_router(accounts.router)
     app.include_router(api)

@@ -17,8 +17,11 @@ from ..db.models import User
 from ..db.session import Database
 from ..errors import Forbidden, Unauthorized
 from ..images.service import ImageService
+from ..images.snapshots import SnapshotService
 from ..lifecycle.service import SandboxService
+from ..previews import PreviewLinks
 from ..runner.agent_client import AgentPool
+from ..volumes.service import VolumeService
 
 
 @dataclass
@@ -28,7 +31,16 @@ class ServerState:
     sandboxes: SandboxService
     images: ImageService
     agents: AgentPool
+    volumes: VolumeService
     preview_secret: bytes = b""
+
+    @cached_property
+    def snapshots(self) -> SnapshotService:
+        return SnapshotService(self.images, self.sandboxes.builder)
+
+    @cached_property
+    def previews(self) -> PreviewLinks:
+        return PreviewLinks(self.db)
 
     @cached_property
     def accounts(self) -> AccountService:

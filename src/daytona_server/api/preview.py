@@ -3,7 +3,8 @@
 The server recognises preview requests by their Host header, so it needs a wildcard DNS name (or
 `*.localhost`, which browsers resolve to loopback) pointing at it. Private sandboxes need the owner's
 API key (`Authorization: Bearer`) or the sandbox's preview token (`X-Daytona-Preview-Token` header,
-or a `DAYTONA_SANDBOX_AUTH_KEY` query parameter); public ones need nothing.
+or a `DAYTONA_SANDBOX_AUTH_KEY` query parameter); public ones need nothing. A signed link
+(`{port}-{token}.{domain}`, see daytona_server.previews) needs nothing until it expires.
 """
 
 from __future__ import annotations
@@ -85,10 +86,21 @@ class PreviewMiddleware:
         if not 1 <= port <= 65535:
             return error_response(400, "preview port must be between 1 and 65535")
 
-        def check() -> ApiError | None:
-            """Who may pass, asked before anything about the sandbox is told: a stranger learns nothing."""
+        def check() -> ApiError | str:
+            """Who may pass, asked before anything about the sandbox is told: a stranger learns nothing.
+
+            Returns the problem, or the id of the sandbox to relay to.
+            """
             with state.db.session() as session:
                 sandbox = session.get(Sandbox, sandbox_id)
+                signed = state.previews.sandbox_of(sandbox_id, port) if sandbox is None else None
+                if signed is not None:  # a signed link: the host names a live token, no header needed
+                    sandbox = session.get(Sandbox, signed)
+                    if sandbox is None:
+                        return NotFound(f"sandbox {signed} not found")
+                    if sandbox.state != "started":
+                        return Conflict(f"sandbox {signed} is {sandbox.state}: start it to use its preview links")
+                    return signed
                 token = request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_QUERY)
                 bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
                 user = auth.authenticate(session, bearer) if bearer else None
@@ -108,11 +120,12 @@ class PreviewMiddleware:
                     return NotFound(f"sandbox {sandbox_id} not found")
                 if sandbox.state != "started":
                     return Conflict(f"sandbox {sandbox_id} is {sandbox.state}: start it to use its preview links")
-                return None
+                return sandbox.id
 
-        problem = await run_in_threadpool(check)
-        if problem is not None:
-            return error_response(problem.status, problem.message)
+        outcome = await run_in_threadpool(check)
+        if isinstance(outcome, ApiError):
+            return error_response(outcome.status, outcome.message)
+        sandbox_id = outcome
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         try:
             return await relay_to_agent(

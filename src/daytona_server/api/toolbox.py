@@ -1,8 +1,9 @@
-"""Toolbox proxy: `/api/toolbox/{id}/toolbox/<path>` is forwarded to the sandbox's agent.
+"""Toolbox proxy: `/api/toolbox/{id}/toolbox/<path>` (the seed's) and `/api/toolbox/{id}/<path>` (today's)
+are forwarded to the sandbox's agent's `/<path>`.
 
 The server authenticates, checks ownership and state, records activity, then streams the request
 to the agent over the runtime's transport and streams the answer back. A wire format describes its
-typed endpoints as a table of `ToolboxRoute`s (v014/toolbox_routes.py); `toolbox_router` makes them
+typed endpoints as a table of `ToolboxRoute`s (v014/ and current/toolbox_routes.py); `toolbox_router` makes them
 routes, documented and validated here, and adds the catch-all that forwards every other path.
 """
 
@@ -194,9 +195,12 @@ async def forward_any(workspace_id: str, path: str, request: Request, user: Curr
     return await forward_to_agent(state, user, workspace_id, path, request)
 
 
-def toolbox_router(routes: Iterable[ToolboxRoute]) -> APIRouter:
-    """The routes of a wire format's toolbox table, in order, then the catch-all for every other path."""
-    router = APIRouter(prefix=PREFIX, tags=["toolbox"])
+def toolbox_router(routes: Iterable[ToolboxRoute], prefix: str = PREFIX, operation_prefix: str = "") -> APIRouter:
+    """The routes of a wire format's toolbox table, in order, then the catch-all for every other path.
+
+    `prefix` holds `{workspace_id}`; `operation_prefix` keeps operation ids apart between wire formats.
+    """
+    router = APIRouter(prefix=prefix, tags=["toolbox"])
     for route in routes:
         options: dict[str, Any] = {"response_model": route.response, "status_code": route.status}
         if route.body is not None:
@@ -208,14 +212,19 @@ def toolbox_router(routes: Iterable[ToolboxRoute]) -> APIRouter:
         if route.response_class is not None:
             options["response_class"] = route.response_class
         router.add_api_route(
-            route.path, _endpoint(route), methods=[route.method], name=route.name, summary=route.summary, **options
+            route.path,
+            _endpoint(route),
+            methods=[route.method],
+            name=operation_prefix + route.name,
+            summary=route.summary,
+            **options,
         )
     for method in ANY_METHODS:
         router.add_api_route(
             "/{path:path}",
             forward_any,
             methods=[method],
-            operation_id=f"toolbox_forward_{method.lower()}",
+            operation_id=f"{operation_prefix}toolbox_forward_{method.lower()}",
             summary="Any other toolbox endpoint, forwarded to the agent",
         )
     return router

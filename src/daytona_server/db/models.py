@@ -91,6 +91,11 @@ class Sandbox(Base):
     archive_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     archive_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Volumes mounted into it: [{"volumeId", "mountPath", "subpath"}].
+    volumes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Minutes after a stop before it is deleted; negative = never, 0 = at once.
+    auto_delete_interval: Mapped[int] = mapped_column(Integer, default=-1)
+    parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the sandbox it was forked from
 
 
 class Image(Base):
@@ -116,6 +121,36 @@ class Image(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Snapshot defaults for sandboxes made from it: {"cpu", "gpu", "memory", "disk"}.
+    defaults: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dockerfile: Mapped[str | None] = mapped_column(Text, nullable=True)  # a declarative image's recipe
+    source_sandbox_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # taken from a sandbox
+
+
+class Volume(Base):
+    """Named persistent storage, owned by a user, mounted into sandboxes (daytona_server.volumes)."""
+
+    __tablename__ = "volumes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(32))  # ready, deleting, error
+    error_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PreviewLink(Base):
+    """A signed preview URL: `{port}-{token}.{domain}` reaches the port until it expires or is revoked."""
+
+    __tablename__ = "preview_links"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sandbox_id: Mapped[str] = mapped_column(String(64), index=True)
+    port: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WebSession(Base):

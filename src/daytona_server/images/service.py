@@ -1,4 +1,4 @@
-"""Image operations under one set of rules, whatever the wire format (`/images` today, `/snapshots` next).
+"""Image operations under one set of rules, whatever the wire format (`/images` and `/snapshots`).
 
 Rules: every image belongs to a user, or is a system image (`general`: the default image and any an
 admin marks so) that everyone may use and only admins may change. A user's images are tagged in
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from .. import quotas
 from ..db.models import Image, Sandbox, User, utcnow
 from ..db.session import Database
-from ..errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
+from ..errors import ApiError, BadRequest, Conflict, Forbidden, Internal, NotFound
 from ..runner.base import ImageEngine, RuntimeFailure
 from . import dockerfile, naming, tarballs
 
@@ -87,17 +87,17 @@ class ImageService:
         return image
 
     @staticmethod
-    def _own(session: Session, user: User, name: str) -> Image | None:
+    def own(session: Session, user: User, name: str) -> Image | None:
         query = select(Image).where(Image.owner_id == user.id, Image.name == name, Image.general.is_(False))
         return session.scalars(query).first()
 
     @staticmethod
-    def _system(session: Session, name: str) -> Image | None:
+    def system(session: Session, name: str) -> Image | None:
         return session.scalars(select(Image).where(Image.general.is_(True), Image.name == name)).first()
 
     def resolve(self, session: Session, user: User, name: str) -> Resolved:
         """The image `user` means by `name`: their own, else a system one, else (admins) any on the engine."""
-        image = self._own(session, user, name) or self._system(session, name)
+        image = self.own(session, user, name) or self.system(session, name)
         if image is not None:
             if image.state != "active":
                 raise BadRequest(f"image {name} is {image.state}, not active")
@@ -137,12 +137,12 @@ class ImageService:
 
     def _target(self, session: Session, user: User, name: str) -> Target:
         """Where `user`'s image `name` lives or will live; refuses names of system images to users."""
-        system = self._system(session, name)
+        system = self.system(session, name)
         if system is not None:
             if not is_admin(user):
                 raise Conflict(f"{name} is the name of a system image, which everyone can use as it is: pick another")
             return Target(name, system.engine_ref, system)
-        return Target(name, naming.user_ref(user.id, name), self._own(session, user, name))
+        return Target(name, naming.user_ref(user.id, name), self.own(session, user, name))
 
     def _replaceable(self, session: Session, target: Target) -> None:
         """Refuse to put new content under a tag that sandboxes were made from (their archives build on it)."""
@@ -255,6 +255,44 @@ class ImageService:
         except ApiError as exc:
             yield {"error": exc.message, "statusCode": exc.status}
 
+    def alias(self, user: User, name: str, source: str, entrypoint: str | None) -> Image:
+        """`user`'s image `name` with the content of `source` (an image they may use), checked like a push."""
+        with self.db.session() as session:
+            ref = self.resolve(session, user, source).ref
+        return self.capture(user, name, lambda staging: self.engine.tag(ref, staging))
+
+    def capture(self, user: User, name: str, make: Callable[[str], None]) -> Image:
+        """`user`'s image `name` from what `make(staging tag)` puts on the engine (a tag, a commit)."""
+        target = self._prepare(user, name)
+        staging = naming.staging_ref(target.ref)
+        try:
+            make(staging)
+        except RuntimeFailure as exc:
+            self._drop(staging)
+            raise Internal(f"cannot make image {name}: {exc}") from None
+        return self._promote(user, target, staging, None)
+
+    def placeholder(self, user: User, name: str) -> Image:
+        """Record `user`'s image `name` as building, before its build has begun (clients poll it)."""
+        target = self._prepare(user, name)
+        with self.db.session() as session:
+            image = Image(
+                id=str(uuid.uuid4()), owner_id=user.id, name=name, engine_ref=target.ref, state="building", enabled=True
+            )
+            session.add(image)
+            session.commit()
+            return image
+
+    def set_fields(self, image_id: str, **fields: Any) -> Image:
+        with self.db.session() as session:
+            image = session.get(Image, image_id)
+            if image is None:
+                raise NotFound(f"image {image_id} not found")
+            for key, value in fields.items():
+                setattr(image, key, value)
+            session.commit()
+            return image
+
     def push(self, user: User, name: str, tarball: BinaryIO, entrypoint: str | None) -> Image:
         """Load `name` from a `docker save` tarball, under a staging tag, then admit it."""
         target = self._prepare(user, name)
@@ -292,7 +330,7 @@ class ImageService:
         if image.engine_ref == self.default_image and not general:
             raise Conflict(f"{image.name} is the default image: it stays general")
         with self.db.session() as session:
-            if general and (other := self._system(session, image.name)) is not None and other.id != image_id:
+            if general and (other := self.system(session, image.name)) is not None and other.id != image_id:
                 raise Conflict(f"another system image is named {image.name}: rename or delete it first")
             row = session.get(Image, image_id)
             assert row is not None
@@ -317,6 +355,11 @@ class ImageService:
             if row is not None:
                 session.delete(row)
                 session.commit()
+
+    def dockerfile_of(self, engine_ref: str) -> str | None:
+        """The recipe a declarative image was built from, if it was."""
+        with self.db.session() as session:
+            return session.scalars(select(Image.dockerfile).where(Image.engine_ref == engine_ref)).first()
 
     def touch(self, session: Session, image: Image | None) -> None:
         if image is not None:

@@ -25,6 +25,7 @@ from ..db.session import Database
 from ..runner import changes
 from ..runner.base import Runtime
 from ..storage import ObjectStore
+from ..volumes.store import VolumeStore
 from .specs import spec_of
 from .states import State
 
@@ -56,7 +57,9 @@ class Archiver:
         update: Updater,
         lock: Callable[[str], threading.RLock],
         scratch_dir: Path,
+        volumes: VolumeStore | None = None,
     ) -> None:
+        self.volumes = volumes
         self.db = db
         self.runtime = runtime
         self.store = store
@@ -156,7 +159,7 @@ class Archiver:
                 sandbox.archive_key,
                 sandbox.archive_sha256,
                 sandbox.archive_size,
-                spec_of(sandbox, session),
+                spec_of(sandbox, session, self.volumes),
             )
         if not key or not expected:
             raise RuntimeError("restore failed: the sandbox has no archive")

@@ -1,4 +1,4 @@
-"""What the server does on its own: reconcile with the runtime at start-up, auto-stop, auto-archive."""
+"""What the server does on its own: reconcile with the runtime at start-up, auto-stop, -archive and -delete."""
 
 from __future__ import annotations
 
@@ -41,13 +41,17 @@ def reconcile(service: SandboxService) -> None:
                         session.delete(row)
                         session.commit()
                 continue
-            if state in (State.ARCHIVED, State.RESTORING):
+            if state in (State.PENDING_BUILD, State.BUILDING_SNAPSHOT):
+                if status.exists:
+                    runtime.remove(sandbox.id)
+                new, reason = State.BUILD_FAILED, "the server restarted during the build: delete it and create it again"
+            elif state in (State.ARCHIVED, State.RESTORING):
                 # The archive is the truth; a container left by an interrupted archive/restore goes.
                 if status.exists:
                     runtime.remove(sandbox.id)
                 new = State.ARCHIVED
             elif not status.exists:
-                if state == State.ERROR:
+                if state in (State.ERROR, State.BUILD_FAILED):
                     continue
                 new, reason = State.ERROR, "its container disappeared while the server was down"
             elif status.running:
@@ -102,6 +106,12 @@ class LifecycleLoop:
             if sandbox.state == State.STARTED and sandbox.auto_stop_interval > 0:
                 if idle >= timedelta(minutes=sandbox.auto_stop_interval):
                     self._maybe_stop(sandbox.id)
+            elif (
+                sandbox.state == State.STOPPED
+                and sandbox.auto_delete_interval >= 0
+                and idle >= timedelta(minutes=sandbox.auto_delete_interval)
+            ):
+                self._act(sandbox.id, "auto-delete", self.service.delete)
             elif (
                 sandbox.state == State.STOPPED
                 and sandbox.auto_archive_interval > 0

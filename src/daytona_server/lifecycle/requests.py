@@ -31,3 +31,9 @@ class SandboxRequest:
     memory: int | None = None
     disk: int | None = None
     auto_stop_interval: int | None = None
+    auto_archive_interval: int | None = None
+    auto_delete_interval: int | None = None
+    # Today's wire: a declarative image to build first, volumes to mount, names unique per owner.
+    dockerfile: str | None = None
+    volumes: list[dict[str, str]] = field(default_factory=list)
+    unique_name: bool = False

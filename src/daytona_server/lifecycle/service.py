@@ -12,6 +12,7 @@ import logging
 import secrets
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -24,10 +25,12 @@ from ..config import Settings
 from ..db.models import Sandbox, User, utcnow
 from ..db.session import Database
 from ..errors import ApiError, BadRequest, Conflict, Internal, NotFound
+from ..images.declarative import BuildLogs, DeclarativeBuilder, recipe_name
 from ..images.naming import normalize_name
 from ..images.service import ImageService
-from ..runner.base import ImageNotFound, Runtime, RuntimeFailure
+from ..runner.base import ImageNotFound, Runtime, RuntimeFailure, SandboxSpec
 from ..storage import ObjectStore
+from ..volumes.service import VolumeService
 from .activity import Activity
 from .archiver import Archiver
 from .requests import CLASS_PRESETS, DEFAULT_CLASS, SandboxRequest
@@ -37,11 +40,18 @@ from .states import IllegalTransition, State, accepts_toolbox, transition
 log = logging.getLogger("daytona.lifecycle")
 
 ACTIVITY_RESOLUTION = timedelta(seconds=5)
+Mounts = list[dict[str, str]]  # a sandbox's volumes, as stored: [{"volumeId", "mountPath", "subpath"}]
 
 
 class SandboxService:
     def __init__(
-        self, settings: Settings, db: Database, runtime: Runtime, store: ObjectStore, images: ImageService
+        self,
+        settings: Settings,
+        db: Database,
+        runtime: Runtime,
+        store: ObjectStore,
+        images: ImageService,
+        volumes: VolumeService | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -51,7 +61,12 @@ class SandboxService:
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
         self.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lifecycle-job")
         self.activity = Activity()
-        self.archiver = Archiver(db, runtime, store, self.update, self.lock, settings.data_dir / "tmp")
+        self.volumes = volumes
+        volume_store = volumes.store if volumes is not None else None
+        self.archiver = Archiver(db, runtime, store, self.update, self.lock, settings.data_dir / "tmp", volume_store)
+        self.builder = DeclarativeBuilder(images, BuildLogs(settings.data_dir / "build-logs"))
+        # Sandboxes on no network at all (issue 14 brings networks and per-sandbox policies).
+        self.offline = getattr(runtime, "network", "none") == "none"
 
     def lock(self, sandbox_id: str) -> threading.RLock:
         return self._locks[sandbox_id]
@@ -71,11 +86,31 @@ class SandboxService:
         with self.db.session() as session:
             return self.find(session, user, sandbox_id)
 
-    def list(self, user: User, labels: dict[str, str] | None = None) -> list[Sandbox]:
+    @staticmethod
+    def _named(session: Session, user: User, name: str) -> Sandbox | None:
+        query = select(Sandbox).where(Sandbox.owner_id == user.id, Sandbox.name == name).order_by(Sandbox.created_at)
+        return session.scalars(query).first()
+
+    def get_by_id_or_name(self, user: User, id_or_name: str) -> Sandbox:
+        """The sandbox with this id, else the caller's own sandbox with this name."""
         with self.db.session() as session:
-            query = select(Sandbox).order_by(Sandbox.created_at)
+            try:
+                return self.find(session, user, id_or_name)
+            except NotFound:
+                found = self._named(session, user, id_or_name)
+                if found is None:
+                    raise
+                return found
+
+    def list(
+        self, user: User, labels: dict[str, str] | None = None, states: Iterable[str] | None = None
+    ) -> list[Sandbox]:
+        with self.db.session() as session:
+            query = select(Sandbox).order_by(Sandbox.created_at, Sandbox.id)
             if user.role != "admin":
                 query = query.where(Sandbox.owner_id == user.id)
+            if states:
+                query = query.where(Sandbox.state.in_(list(states)))
             found = list(session.scalars(query))
         if labels:
             found = [s for s in found if all(s.labels.get(k) == v for k, v in labels.items())]
@@ -108,9 +143,22 @@ class SandboxService:
     # -- create ----------------------------------------------------------------------------------
 
     def create(self, user: User, request: SandboxRequest) -> Sandbox:
+        """A new sandbox, started; from a declarative image, it is returned in pending_build and built first."""
+        sandbox = self.admit(user, request)
+        if request.dockerfile is not None:
+            self.jobs.submit(self._build_then_provision, sandbox.id, user, request.dockerfile)
+            return sandbox
+        return self.provision(sandbox.id)
+
+    def admit(
+        self, user: User, request: SandboxRequest, parent_id: str | None = None, image_ref: str | None = None
+    ) -> Sandbox:
+        """Validate `request`, check the quota and record the sandbox (creating, or pending_build).
+
+        A fork passes its source (`parent_id`) and the source's engine image (`image_ref`).
+        """
         settings = self.settings
         sandbox_id = request.id or f"sandbox-{secrets.token_hex(4)}"
-        image = normalize_name(request.image) if request.image else settings.default_image
         if request.sandbox_class:
             if request.sandbox_class not in CLASS_PRESETS:
                 raise BadRequest(f"class must be one of {', '.join(CLASS_PRESETS)}")
@@ -120,19 +168,30 @@ class SandboxService:
         gpu = request.gpu or 0
         if gpu and not self.runtime.supports_gpu():
             raise BadRequest(f"gpu={gpu} requested, but this runner has no GPU runtime (nvidia) configured")
-        with self.db.session() as session:
-            # Users may use their own images and system ones; admins any image on the runner.
-            resolved = self.images.resolve(session, user, image)
-            self.images.touch(session, resolved.image)
-            session.commit()
-        if not self.runtime.image_exists(resolved.ref):
-            raise BadRequest(f"image {image!r} is registered but gone from the runner: push it again")
+        image, ref = settings.default_image, None
+        if request.dockerfile is not None:
+            image = recipe_name(self.builder.check(request.dockerfile))
+        elif image_ref is not None:
+            image, ref = request.image or image_ref, image_ref
+        else:
+            image = normalize_name(request.image) if request.image else settings.default_image
+            with self.db.session() as session:
+                # Users may use their own images and system ones; admins any image on the runner.
+                resolved = self.images.resolve(session, user, image)
+                self.images.touch(session, resolved.image)
+                session.commit()
+            if not self.runtime.image_exists(resolved.ref):
+                raise BadRequest(f"image {image!r} is registered but gone from the runner: push it again")
+            ref = resolved.ref
+            defaults = resolved.image.defaults if resolved.image is not None else {}
+            cpu, memory = defaults.get("cpu") or cpu, defaults.get("memory") or memory
+            disk = defaults.get("disk") or disk
         sandbox = Sandbox(
             id=sandbox_id,
             owner_id=user.id,
             name=request.name or sandbox_id,
             image=image,
-            image_ref=resolved.ref,
+            image_ref=ref,
             os_user=request.os_user or "daytona",
             env=dict(request.env),
             labels=dict(request.labels),
@@ -148,27 +207,73 @@ class SandboxService:
                 if request.auto_stop_interval is not None
                 else settings.default_auto_stop_minutes
             ),
-            auto_archive_interval=settings.default_auto_archive_minutes,
-            state=State.CREATING,
+            auto_archive_interval=(
+                request.auto_archive_interval
+                if request.auto_archive_interval is not None
+                else settings.default_auto_archive_minutes
+            ),
+            auto_delete_interval=request.auto_delete_interval if request.auto_delete_interval is not None else -1,
+            state=State.PENDING_BUILD if request.dockerfile is not None else State.CREATING,
+            parent_id=parent_id,
         )
-        with self.lock(sandbox_id), self.lock(f"user:{user.id}"), self.db.session() as session:
+        with self.lock(f"user:{user.id}"), self.db.session() as session:
             if session.get(Sandbox, sandbox_id) is not None:
                 raise Conflict(f"sandbox {sandbox_id} already exists: choose another id or delete it first")
+            if request.unique_name and request.name and self._named(session, user, request.name) is not None:
+                raise Conflict(f"you already have a sandbox named {request.name}: choose another name or delete it")
+            sandbox.volumes = self.mounts(session, user, request.volumes)
             quotas.check(session, user, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=True, gpu=gpu)
             session.add(sandbox)
             session.commit()
+            return sandbox
+
+    def spec(self, sandbox: Sandbox, session: Session) -> SandboxSpec:
+        """How to make the container of `sandbox` on this runner, its volumes included."""
+        return spec_of(sandbox, session, self.volumes.store if self.volumes is not None else None)
+
+    def mounts(self, session: Session, user: User, requested: Mounts) -> Mounts:
+        """The volumes a create asks for, checked."""
+        if not requested:
+            return []
+        if self.volumes is None:
+            raise BadRequest("volumes are not available on this server")
+        return self.volumes.resolve_mounts(session, user, requested)
+
+    def provision(self, sandbox_id: str) -> Sandbox:
+        """Create and start the container of a recorded sandbox (state creating → started, or error)."""
+        with self.lock(sandbox_id), self.db.session() as session:
+            sandbox = self.find(session, None, sandbox_id)
             try:
-                sandbox.container_id = self.runtime.create(spec_of(sandbox, session))
+                sandbox.container_id = self.runtime.create(self.spec(sandbox, session))
                 self.runtime.start(sandbox_id)
             except (RuntimeFailure, ImageNotFound) as exc:
-                self._fail(session, sandbox, f"create failed: {exc}")
+                self.fail(session, sandbox, f"create failed: {exc}")
                 raise Internal(f"sandbox {sandbox_id} failed to start: {exc}") from None
             sandbox.state = State.STARTED
             sandbox.last_activity_at = utcnow()
             session.commit()
             return sandbox
 
-    def _fail(self, session: Session, sandbox: Sandbox, reason: str) -> None:
+    def _build_then_provision(self, sandbox_id: str, user: User, dockerfile: str) -> None:
+        """The job of a sandbox from a declarative image: build (or reuse) the image, then start the sandbox."""
+        self.update(sandbox_id, state=State.BUILDING_SNAPSHOT)
+        try:
+            image = self.builder.build(user, dockerfile, f"sandbox-{sandbox_id}")
+        except ApiError as exc:
+            self.update(sandbox_id, state=State.BUILD_FAILED, error_reason=f"build failed: {exc.message}")
+            return
+        with self.lock(sandbox_id), self.db.session() as session:
+            sandbox = session.get(Sandbox, sandbox_id)
+            if sandbox is None or sandbox.state != State.BUILDING_SNAPSHOT:
+                return  # deleted while it was being built
+            sandbox.image, sandbox.image_ref, sandbox.state = image.name, image.engine_ref, State.CREATING
+            session.commit()
+        try:
+            self.provision(sandbox_id)
+        except ApiError as exc:
+            log.warning("sandbox %s: %s", sandbox_id, exc.message)
+
+    def fail(self, session: Session, sandbox: Sandbox, reason: str) -> None:
         log.warning("sandbox %s: %s", sandbox.id, reason)
         sandbox.state = State.ERROR
         sandbox.error_reason = reason
@@ -214,7 +319,7 @@ class SandboxService:
                     raise RuntimeFailure("its container is gone and there is no archive to restore it from")
                 self.runtime.start(sandbox_id)
             except RuntimeFailure as exc:
-                self._fail(session, sandbox, f"start failed: {exc}")
+                self.fail(session, sandbox, f"start failed: {exc}")
                 raise Internal(f"sandbox {sandbox_id} failed to start: {exc}") from None
             sandbox.state = after
             sandbox.error_reason = None
@@ -228,7 +333,7 @@ class SandboxService:
             try:
                 self.runtime.stop(sandbox_id)
             except RuntimeFailure as exc:
-                self._fail(session, sandbox, f"stop failed: {exc}")
+                self.fail(session, sandbox, f"stop failed: {exc}")
                 raise Internal(f"sandbox {sandbox_id} failed to stop: {exc}") from None
             sandbox.state = after
             sandbox.error_reason = None
@@ -271,23 +376,26 @@ class SandboxService:
             session.commit()
             return sandbox
 
-    def delete(self, user: User | None, sandbox_id: str) -> None:
+    def delete(self, user: User | None, sandbox_id: str) -> Sandbox:
+        """Remove the sandbox, its container and its archive; returns its last row (state destroyed)."""
         with self.lock(sandbox_id), self.db.session() as session:
             sandbox, _ = self._begin(session, user, sandbox_id, "destroy")
             try:
                 self.runtime.remove(sandbox_id)
             except RuntimeFailure as exc:
-                self._fail(session, sandbox, f"delete failed: {exc}")
+                self.fail(session, sandbox, f"delete failed: {exc}")
                 raise Internal(f"sandbox {sandbox_id} could not be deleted: {exc}") from None
             archive_key = sandbox.archive_key
             session.delete(sandbox)
             session.commit()
+            sandbox.state = State.DESTROYED
         if archive_key:
             try:
                 self.store.delete(archive_key)
             except Exception as exc:  # the sandbox is gone; a leftover object is only a cost
                 log.warning("sandbox %s: could not delete archive %s: %s", sandbox_id, archive_key, exc)
         self._locks.pop(sandbox_id, None)
+        return sandbox
 
     # -- settings --------------------------------------------------------------------------------
 
@@ -311,6 +419,10 @@ class SandboxService:
         if minutes < 0:
             raise BadRequest("auto-archive interval must be 0 (never) or a positive number of minutes")
         return self.set_fields(user, sandbox_id, auto_archive_interval=minutes)
+
+    def set_autodelete(self, user: User, sandbox_id: str, minutes: int) -> Sandbox:
+        """Minutes after a stop before the sandbox is deleted: negative = never, 0 = as soon as it stops."""
+        return self.set_fields(user, sandbox_id, auto_delete_interval=max(minutes, -1))
 
     def set_public(self, user: User, sandbox_id: str, public: bool) -> Sandbox:
         return self.set_fields(user, sandbox_id, public=public)

@@ -18,10 +18,25 @@ class State(StrEnum):
     DESTROYING = "destroying"
     DESTROYED = "destroyed"
     ERROR = "error"
+    # A sandbox made from a declarative image waits for (pending_build), then watches (building_snapshot),
+    # its image's build; build_failed when it fails.
+    PENDING_BUILD = "pending_build"
+    BUILDING_SNAPSHOT = "building_snapshot"
+    BUILD_FAILED = "build_failed"
 
 
 TRANSITIONAL = frozenset(
-    {State.CREATING, State.STARTING, State.STOPPING, State.RESIZING, State.ARCHIVING, State.RESTORING, State.DESTROYING}
+    {
+        State.CREATING,
+        State.STARTING,
+        State.STOPPING,
+        State.RESIZING,
+        State.ARCHIVING,
+        State.RESTORING,
+        State.DESTROYING,
+        State.PENDING_BUILD,
+        State.BUILDING_SNAPSHOT,
+    }
 )
 
 

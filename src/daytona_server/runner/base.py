@@ -18,6 +18,19 @@ class ImageNotFound(RuntimeFailure):
     pass
 
 
+@dataclass(frozen=True)
+class VolumeMount:
+    """A volume bound into a sandbox: `source` (the volume's directory on this host), or its `subpath`, at `target`.
+
+    The runtime resolves `subpath` itself, never following a link (see daytona_server.volumes.binds).
+    """
+
+    source: Path
+    target: str
+    subpath: str | None = None
+    read_only: bool = False
+
+
 @dataclass
 class SandboxSpec:
     """What a sandbox's container is made from."""
@@ -31,6 +44,7 @@ class SandboxSpec:
     disk_gb: int = 10
     gpu: int = 0
     entrypoint: str | None = None  # run by the agent in the background at every start
+    mounts: list[VolumeMount] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +114,14 @@ class Runtime(Protocol):
 
     def import_changes(self, sandbox_id: str, archive: Path, progress: Callable[[int], None] | None = None) -> None:
         """Put archived changes into a created, not yet started, container."""
+        ...
+
+    def export_running_changes(self, sandbox_id: str, out: BinaryIO) -> tuple[str, int, float]:
+        """Like export_changes, of a running sandbox frozen briefly; returns (sha256, size, seconds frozen)."""
+        ...
+
+    def commit(self, sandbox_id: str, ref: str) -> float:
+        """Save a running sandbox's file system as image `ref`; returns seconds frozen."""
         ...
 
     def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None: ...

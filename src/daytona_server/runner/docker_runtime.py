@@ -16,17 +16,19 @@ import docker.errors
 import httpx
 from docker.models.containers import Container
 from docker.models.images import Image
-from docker.types import DeviceRequest
+from docker.types import DeviceRequest, Mount
 
 import daytona_agent
 
-from . import agent_socket, btrfs, changes, treediff
+from ..volumes import binds
+from . import agent_socket, btrfs, capture, changes, treediff
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 from .images import ImageTools
 
 LABEL_MANAGED = "io.daytona.managed"
 LABEL_SERVER = "io.daytona.server"
 LABEL_SANDBOX = "io.daytona.sandbox"
+LABEL_VOLUMES = "io.daytona.volumes"  # the container's volume mounts, to stage them again after a reboot
 
 AGENT_MOUNT = "/opt/daytona"
 SOCKET_MOUNT = "/run/daytona"
@@ -68,9 +70,12 @@ class DockerRuntime:
         network: str = "auto",
         pids_limit: int = 4096,
         client: docker.DockerClient | None = None,
+        volume_mounts_dir: Path | None = None,
     ) -> None:
         self.server_id = server_id
         self.run_dir = run_dir
+        # Root-only staging dirs of volume subpaths (see daytona_server.volumes.binds).
+        self.volume_mounts_dir = volume_mounts_dir or run_dir / "volume-mounts"
         self.pids_limit = pids_limit
         try:
             self.client = client or docker.from_env(timeout=120)
@@ -213,6 +218,20 @@ class DockerRuntime:
             raise RuntimeFailure(f"cannot create the container: {exc.explanation or exc}") from None
 
     def _create(self, spec: SandboxSpec, socket_dir: Path, kwargs: dict[str, Any]) -> str:
+        labels = {LABEL_MANAGED: "true", LABEL_SERVER: self.server_id, LABEL_SANDBOX: spec.sandbox_id}
+        if spec.mounts:
+            labels[LABEL_VOLUMES] = binds.to_label(spec.mounts)
+        staged = binds.stage(self.volume_mounts_dir, spec.sandbox_id, spec.mounts, fresh=True)
+        mounts = [Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in staged]
+        try:
+            return self._create_container(spec, socket_dir, labels, {**kwargs, "mounts": mounts})
+        except BaseException:
+            binds.unstage(self.volume_mounts_dir, spec.sandbox_id)
+            raise
+
+    def _create_container(
+        self, spec: SandboxSpec, socket_dir: Path, labels: dict[str, str], kwargs: dict[str, Any]
+    ) -> str:
         container = self.client.containers.create(
             image=spec.image,
             name=self.container_name(spec.sandbox_id),
@@ -227,11 +246,7 @@ class DockerRuntime:
             ],
             user="0",
             environment={**spec.env, "DAYTONA_SANDBOX_ID": spec.sandbox_id},
-            labels={
-                LABEL_MANAGED: "true",
-                LABEL_SERVER: self.server_id,
-                LABEL_SANDBOX: spec.sandbox_id,
-            },
+            labels=labels,
             volumes={
                 str(self.agent_source): {"bind": f"{AGENT_MOUNT}/daytona_agent", "mode": "ro"},
                 str(socket_dir): {"bind": SOCKET_MOUNT, "mode": "rw"},
@@ -254,8 +269,9 @@ class DockerRuntime:
         container = self._container(sandbox_id)
         if container is None:
             raise RuntimeFailure(f"the container of sandbox {sandbox_id} is gone")
-        # The socket directory lives in a temp dir that a reboot may have cleared.
+        # The socket directory lives in a temp dir that a reboot may have cleared; the volume binds too.
         self._prepare_socket_dir(sandbox_id)
+        binds.stage(self.volume_mounts_dir, sandbox_id, binds.from_label(container.labels.get(LABEL_VOLUMES)), False)
         socket_path = self.agent_socket(sandbox_id)
         socket_path.unlink(missing_ok=True)
         try:
@@ -306,6 +322,7 @@ class DockerRuntime:
         if os.path.ismount(socket_dir):
             subprocess.run(["umount", "-l", str(socket_dir)], capture_output=True, check=False)
         shutil.rmtree(socket_dir, ignore_errors=True)
+        binds.unstage(self.volume_mounts_dir, sandbox_id)
 
     def status(self, sandbox_id: str) -> ContainerStatus:
         container = self._container(sandbox_id)
@@ -379,6 +396,23 @@ class DockerRuntime:
             api._result(api._post_json(api._url("/containers/{0}/update", container.id), data=body), True)
         except docker.errors.APIError as exc:
             raise RuntimeFailure(f"cannot resize the container: {exc.explanation or exc}") from None
+
+    def export_running_changes(self, sandbox_id: str, out: BinaryIO) -> tuple[str, int, float]:
+        """Write a running sandbox's changes to `out` (see runner.capture); return (sha256, size, seconds frozen)."""
+        container = self._running(sandbox_id)
+        return capture.export_running(container, *self._layer(sandbox_id), out)
+
+    def commit(self, sandbox_id: str, ref: str) -> float:
+        """Save a running sandbox's file system as image `ref`; return how long it was frozen."""
+        container = self._running(sandbox_id)
+        image = self.client.images.get(container.attrs["Image"])
+        return capture.commit_running(container, image.attrs.get("Config") or {}, ref)
+
+    def _running(self, sandbox_id: str) -> Container:
+        container = self._container(sandbox_id)
+        if container is None or container.status != "running":
+            raise RuntimeFailure(f"sandbox {sandbox_id} is not running: start it first")
+        return container
 
     def list_sandbox_ids(self) -> list[str]:
         containers = self.client.containers.list(

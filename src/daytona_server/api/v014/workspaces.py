@@ -203,8 +203,7 @@ async def get_preview_url(workspace_id: str, port: int, user: CurrentUser, state
     if not 1 <= port <= 65535:
         raise BadRequest("port must be between 1 and 65535")
     sandbox = await run_in_threadpool(state.sandboxes.get, user, workspace_id)
-    settings = state.settings
     return PreviewUrl(
-        url=f"{settings.preview_scheme}://{port}-{sandbox.id}.{settings.node_domain}",
+        url=state.settings.preview_url(port, sandbox.id),
         token=preview_token(state.preview_secret, sandbox.id),
     )
