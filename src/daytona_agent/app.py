@@ -1,10 +1,23 @@
-"""The agent's routes: what the host server's toolbox proxy forwards to."""
+"""The agent's routes: what the host server's toolbox proxy forwards to (0.14's and today's paths)."""
 
 from __future__ import annotations
 
 import os
 
-from . import __version__, fs, git, lsp, preview, process, session_routes
+from . import (
+    __version__,
+    bulk_files,
+    code_run,
+    env_store,
+    fs,
+    git,
+    git_current,
+    lsp,
+    preview,
+    process,
+    session_routes,
+    system_info,
+)
 from .http import Request, Response, Router
 from .users import OsUser
 
@@ -21,10 +34,14 @@ def build_router(user: OsUser) -> Router:
         return Response(200, {"dir": user.home})
 
     router.route("POST", "/process/execute")(process.execute_handler(user))
-    router.route("POST", "/process/code-run")(process.code_run_handler(user))
+    router.route("POST", "/process/code-run")(code_run.handler(user))
     session_routes.install(router, user)
     preview.register(router)
     lsp.register(router, user)
     fs.register(router, user)
+    bulk_files.register(router, user)
     git.register(router, user)
+    git_current.register(router, user)
+    system_info.register(router, user)
+    env_store.register(router, lambda: process.base_env(user))
     return router

@@ -18,26 +18,32 @@ from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import quote
 
 from .http import HttpError, Request, Response, Router
-from .multipart import MultipartReader, boundary_of
+from .uploads import unlink_quietly, upload
 from .userfs import Names, as_user, gid_of, os_error, parse_mode, prepare, resolve, uid_of
 from .users import OsUser
 
 CHUNK = 1 << 20
+MAX_DEPTH = 64
 BINARY_SNIFF = 512  # files with a NUL byte in their first bytes are skipped by content search
 
 
-def file_info(name: str, st: os.stat_result, names: Names) -> Dict[str, Any]:
-    """The `FileInfo` of the wire format."""
-    return {
+def file_info(name: str, st: os.stat_result, names: Names, path: Optional[str] = None) -> Dict[str, Any]:
+    """The `FileInfo` of the wire format (`path` and `modifiedAt` are today's additions)."""
+    modified = datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat()
+    info = {
         "name": name,
         "isDir": stat.S_ISDIR(st.st_mode),
         "size": st.st_size,
-        "modTime": datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat(),
+        "modTime": modified,
+        "modifiedAt": modified,
         "mode": stat.filemode(st.st_mode),
         "permissions": "%04o" % stat.S_IMODE(st.st_mode),
         "owner": names.user(st.st_uid),
         "group": names.group(st.st_gid),
     }
+    if path is not None:
+        info["path"] = path
+    return info
 
 
 def _stat(path: str, follow: bool = True) -> os.stat_result:
@@ -47,33 +53,48 @@ def _stat(path: str, follow: bool = True) -> os.stat_result:
         raise os_error(exc, path) from None
 
 
+def _depth(raw: Optional[str]) -> int:
+    """`depth` of a listing: 1 (the default) lists the directory's entries, 2 their children too..."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DEPTH:
+        raise HttpError(400, "depth must be an integer from 1 to %d, got %r" % (MAX_DEPTH, raw))
+    return int(raw)
+
+
 def _flag(request: Request, name: str) -> bool:
     return (request.arg(name) or "").lower() in ("1", "true", "yes")
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def list_files(user: OsUser, path: str) -> List[Dict[str, Any]]:
-    """Entries of a directory (symbolic links described as themselves), sorted by name."""
+def list_files(user: OsUser, path: str, depth: int = 1) -> List[Dict[str, Any]]:
+    """Entries of a directory (symbolic links described as themselves), sorted by name; with `depth`
+    above 1 each subdirectory's entries follow it, down to that many levels (unreadable ones skipped)."""
     with as_user(user):
         if not stat.S_ISDIR(_stat(path).st_mode):
             raise HttpError(400, "not a directory: %s" % path)
-        names, entries = Names(), []
+        found: List[Dict[str, Any]] = []
         try:
-            with os.scandir(path) as listing:
-                for entry in listing:
-                    try:
-                        entries.append(file_info(entry.name, entry.stat(follow_symlinks=False), names))
-                    except FileNotFoundError:
-                        continue  # removed while listing
+            _list_into(path, depth, Names(), found)
         except OSError as exc:
             raise os_error(exc, path) from None
-    return sorted(entries, key=lambda e: e["name"])
+    return found
+
+
+def _list_into(path: str, depth: int, names: Names, found: List[Dict[str, Any]]) -> None:
+    entries = []
+    with os.scandir(path) as listing:
+        for entry in listing:
+            try:
+                entries.append(file_info(entry.name, entry.stat(follow_symlinks=False), names, entry.path))
+            except FileNotFoundError:
+                continue  # removed while listing
+    for info in sorted(entries, key=lambda e: e["name"]):
+        found.append(info)
+        if depth > 1 and info["isDir"]:
+            try:
+                _list_into(info["path"], depth - 1, names, found)
+            except OSError:
+                continue
 
 
 def get_file_info(user: OsUser, path: str) -> Dict[str, Any]:
@@ -84,7 +105,7 @@ def get_file_info(user: OsUser, path: str) -> Dict[str, Any]:
             st = _stat(path, follow=False)  # a dangling symbolic link is still something
         except OSError as exc:
             raise os_error(exc, path) from None
-        return file_info(os.path.basename(path.rstrip("/")) or "/", st, Names())
+        return file_info(os.path.basename(path.rstrip("/")) or "/", st, Names(), path)
 
 
 def create_folder(user: OsUser, path: str, mode: int) -> None:
@@ -154,7 +175,7 @@ def _move_across(source: str, destination: str) -> None:
     try:
         os.unlink(source)
     except OSError as exc:
-        _unlink_quietly(destination)
+        unlink_quietly(destination)
         raise os_error(exc, source) from None
 
 
@@ -313,86 +334,6 @@ def download(user: OsUser, path: str) -> Response:
     return Response(200, content_type="application/octet-stream", stream=chunks(), headers=headers)
 
 
-def upload(user: OsUser, path: str, request: Request) -> None:
-    """Write the body (multipart `file` part, or the raw body) to a temp file beside `path`, then rename.
-
-    An interrupted or malformed upload leaves the previous file untouched.
-    """
-    content_type = request.headers.get("Content-Type") or ""
-    boundary = boundary_of(content_type)
-    with as_user(user):
-        target = os.path.realpath(path) if os.path.islink(path) else path
-        directory, name = os.path.split(target)
-        if not name:
-            raise HttpError(400, "path must name a file, not a directory: %s" % path)
-        mode = 0o644
-        try:
-            existing = os.stat(target)
-            if stat.S_ISDIR(existing.st_mode):
-                raise HttpError(400, "is a directory: %s" % path)
-            if stat.S_ISREG(existing.st_mode):
-                mode = stat.S_IMODE(existing.st_mode) & 0o777  # keep e.g. the executable bit
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise os_error(exc, path) from None
-        directory = directory or "/"
-        if not os.path.isdir(directory):
-            if os.path.lexists(directory):
-                raise HttpError(400, "not a directory: %s" % directory)
-            raise HttpError(404, "directory does not exist: %s (create it first)" % directory)
-        tmp = os.path.join(directory, ".%s.daytona-upload-%s" % (name[:100], secrets.token_hex(4)))
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise os_error(exc, path) from None
-        try:
-            try:
-                if boundary is not None:
-                    _write_multipart(fd, request, boundary)
-                else:
-                    _write_raw(fd, request)
-                os.fchmod(fd, mode)
-            finally:
-                os.close(fd)
-            os.rename(tmp, target)
-        except OSError as exc:
-            _unlink_quietly(tmp)
-            raise os_error(exc, path) from None
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
-
-
-def _write_multipart(fd: int, request: Request, boundary: str) -> None:
-    reader = MultipartReader(request.read, boundary)
-    written = False
-    for part in reader.parts():
-        if part.name == "file" and not written:
-            for data in part.chunks():
-                _write_all(fd, data)
-            written = True
-    if not written:
-        raise HttpError(400, "the multipart body has no 'file' part")
-
-
-def _write_raw(fd: int, request: Request) -> None:
-    while True:
-        data = request.read(CHUNK)
-        if not data:
-            break
-        _write_all(fd, data)
-    if not request.complete:
-        raise HttpError(400, "the upload ended before the whole body arrived")
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
 def register(router: Router, user: OsUser) -> None:
     """Add the `/files...` routes, acting as `user`."""
     prepare(user)
@@ -405,7 +346,8 @@ def register(router: Router, user: OsUser) -> None:
 
     @router.route("GET", "/files")
     def list_route(request: Request) -> Response:
-        return Response(200, list_files(user, resolve(user, request.arg("path") or user.home)))
+        depth = _depth(request.arg("depth"))
+        return Response(200, list_files(user, resolve(user, request.arg("path") or user.home), depth))
 
     @router.route("DELETE", "/files")
     def delete_route(request: Request) -> Response:

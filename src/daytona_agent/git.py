@@ -14,7 +14,7 @@ import stat
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-from . import process
+from . import process, wire
 from .http import HttpError, Request, Response, Router, str_field
 from .userfs import as_user, os_error, resolve
 from .users import OsUser
@@ -73,6 +73,34 @@ def classify(message: str) -> int:
     return 400
 
 
+# (pattern, DaemonErrorCode, status for today's SDK when it differs): today's SDK raises a precise
+# exception per code (a subclass of its status's); first match wins.
+_CODES: List[Tuple[str, str, Optional[int]]] = [
+    (r"Authentication failed|could not read (Username|Password)|terminal prompts disabled"
+     r"|HTTP Basic: Access denied|The requested URL returned error: 40[13]|Permission denied \(publickey",
+     "GIT_AUTH_FAILED", 401),
+    (r"Could not resolve host|Failed to connect to|Connection (refused|timed out)|SSL certificate problem",
+     "GIT_TRANSPORT_FAILED", 502),
+    (r"repository '.*' not found|does not appear to be a git repository|The requested URL returned error: 404",
+     "GIT_REPO_NOT_FOUND", None),
+    (r"not found in upstream|couldn't find remote ref|branch '.*' not found|invalid reference",
+     "GIT_BRANCH_NOT_FOUND", None),
+    (r"a branch named '.*' already exists", "GIT_BRANCH_EXISTS", None),
+    (r"\[rejected\]|Updates were rejected|failed to push some refs", "GIT_PUSH_REJECTED", None),
+    (r"CONFLICT|Automatic merge failed|unmerged files", "GIT_MERGE_CONFLICT", None),
+    (r"would be overwritten", "GIT_DIRTY_WORKTREE", None),
+]  # fmt: skip
+
+
+def git_error(what: str, message: str) -> HttpError:
+    """The error for a failed git command: its status (classify) and, for today's SDK, its code."""
+    status = classify(message)
+    for pattern, code, current_status in _CODES:
+        if re.search(pattern, message):
+            return HttpError(status, "%s failed: %s" % (what, message), code=code, current_status=current_status)
+    return HttpError(status, "%s failed: %s" % (what, message))
+
+
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
 
@@ -128,8 +156,7 @@ class Git:
         raw = (result["stderr"].strip() + "\n" + result["stdout"].strip()).strip() or "exit code %d" % result[
             "exitCode"
         ]
-        message = scrub(raw, result.get("secrets") or [])
-        raise HttpError(classify(message), "%s failed: %s" % (what, message))
+        raise git_error(what, scrub(raw, result.get("secrets") or []))
 
     def ok(self, args: List[str], cwd: str, what: str, **kwargs: Any) -> Dict[str, Any]:
         return self.check(self.run(args, cwd, **kwargs), what)
@@ -150,7 +177,7 @@ def repo_dir(user: OsUser, raw: Optional[str]) -> str:
 
 def parse_status(output: str) -> Dict[str, Any]:
     """The GitStatus of `git status --porcelain=v2 --branch -z` output."""
-    branch, published, ahead, behind = "", False, 0, 0
+    branch, published, ahead, behind, upstream = "", False, 0, 0, ""
     files: List[Dict[str, str]] = []
     records = output.split("\0")
     i = 0
@@ -163,6 +190,8 @@ def parse_status(output: str) -> Dict[str, Any]:
             key, _, value = record[2:].partition(" ")
             if key == "branch.head":
                 branch = "HEAD" if value == "(detached)" else value
+            elif key == "branch.upstream":
+                upstream = value
             elif key == "branch.ab":
                 published = True
                 parts = value.split()
@@ -189,6 +218,8 @@ def parse_status(output: str) -> Dict[str, Any]:
         "ahead": ahead,
         "behind": behind,
         "branchPublished": published,
+        "detached": branch == "HEAD",
+        "upstream": upstream,
         "fileStatus": files,
         # The name daytona_api_client 0.14.0's GitStatus model reads the list from.
         "FileStatus[]": files,
@@ -268,6 +299,13 @@ def register(router: Router, user: OsUser) -> None:
         args = ["clone"]
         if branch:
             args.append("--branch=" + _name_arg(branch, "branch"))
+        depth = body.get("depth")
+        if depth is not None:
+            if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+                raise HttpError(400, "depth must be a positive integer")
+            args.append("--depth=%d" % depth)
+        if body.get("insecure_skip_tls") is True:  # kept in the clone's config: later pulls need it too
+            args.append("--config=http.sslVerify=false")
         existed = os.path.lexists(path)
         git.ok([*args, "--quiet", "--", url, path], user.home, "git clone", username=_str(body, "username"),
                password=_str(body, "password"))  # fmt: skip
@@ -289,7 +327,9 @@ def register(router: Router, user: OsUser) -> None:
     def branches(request: Request) -> Response:
         path = repo_dir(user, request.arg("path"))
         result = git.ok(["for-each-ref", "--format=%(refname:short)", "refs/heads/"], path, "git branch")
-        return Response(200, {"branches": [b for b in result["stdout"].splitlines() if b]})
+        head = git.run(["symbolic-ref", "--quiet", "--short", "HEAD"], path)
+        current = head["stdout"].strip() if head["exitCode"] == 0 else ""  # empty when detached
+        return Response(200, {"branches": [b for b in result["stdout"].splitlines() if b], "current": current})
 
     @router.route("POST", "/git/branches")
     def create_branch(request: Request) -> Response:
@@ -372,7 +412,8 @@ def register(router: Router, user: OsUser) -> None:
             name, _, rest = line.partition("\t")
             if rest.endswith(" (fetch)"):
                 found.append({"name": name, "url": scrub(rest[: -len(" (fetch)")], [])})
-        return Response(200, found)
+        # Today's SDK reads ListRemotesResponse, the project's own SDK a plain list.
+        return Response(200, {"remotes": found} if wire.is_current(request.headers) else found)
 
     def sync_args(body: Dict[str, Any], path: str) -> Tuple[str, Optional[str]]:
         remote = _str(body, "remote")

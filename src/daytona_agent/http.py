@@ -19,14 +19,24 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import wire
+
 
 class HttpError(Exception):
-    """Raised by handlers to answer with a JSON error: `{"statusCode", "message", "error"}`."""
+    """Raised by handlers to answer with a JSON error: `{"statusCode", "message", "error"}`.
 
-    def __init__(self, status: int, message: str) -> None:
+    Today's wire also gets `code` (a DaemonErrorCode) and `source`, and `current_status` when its
+    status differs from 0.14's for the same failure (see wire.py).
+    """
+
+    def __init__(
+        self, status: int, message: str, code: Optional[str] = None, current_status: Optional[int] = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
+        self.current_status = current_status
 
 
 def str_field(body: Dict[str, Any], name: str, required: bool = False, empty_ok: bool = True) -> Optional[str]:
@@ -220,15 +230,23 @@ def _make_handler(router: Router) -> type:
             try:
                 response = router.dispatch(request)
             except HttpError as exc:
-                response = Response(exc.status, error_body(exc.status, exc.message))
+                response = self._error(request, exc)
             except Exception as exc:  # a bug in the agent: report it, keep serving
                 traceback.print_exc(file=sys.stderr)
-                response = Response(500, error_body(500, "agent error: %s" % exc))
+                response = self._error(request, HttpError(500, "agent error: %s" % exc))
             # Unread body bytes would corrupt the next request on this keep-alive connection.
             request.drain()
             if request.malformed:
                 self.close_connection = True
             self._send(response)
+
+        def _error(self, request: Request, exc: HttpError) -> Response:
+            if not wire.is_current(request.headers):
+                return Response(exc.status, error_body(exc.status, exc.message))
+            status = exc.current_status or exc.status
+            body = error_body(status, exc.message)
+            body.update(wire.error_fields(status, exc.code, request.method, request.path))
+            return Response(status, body)
 
         def _send(self, response: Response) -> None:
             self.send_response(response.status)

@@ -2,9 +2,9 @@
 
 Wire-compatible with daytona_api_client 0.14.0: POST lsp/start, lsp/stop, lsp/did-open,
 lsp/did-close, lsp/completions (JSON bodies with languageId, pathToProject, uri, position, context)
-and GET lsp/document-symbols, lsp/workspace-symbols (query parameters). GET lsp/servers lists the
-servers and their state (starting, running, crashed), optionally filtered by languageId and
-pathToProject.
+and GET lsp/document-symbols, lsp/workspace-symbols (today's SDK: lsp/workspacesymbols), with query
+parameters. GET lsp/servers lists the servers and their state (starting, running, crashed),
+optionally filtered by languageId and pathToProject.
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ class Registry:
 
 
 def not_running(language_id: str, project: str) -> HttpError:
-    return HttpError(409, "no %s language server is running for %s: call start() first" % (language_id, project))
+    message = "no %s language server is running for %s: call start() first" % (language_id, project)
+    # Today's SDK raises DaytonaLspServerNotInitializedError for this code, a 400.
+    return HttpError(409, message, code="LSP_SERVER_NOT_INITIALIZED", current_status=400)
 
 
 # -- request parsing -----------------------------------------------------------------------------
@@ -238,6 +240,8 @@ def register(router: Router, user: OsUser) -> Registry:
         fields = query(request)
         server = server_for(fields)
         return Response(200, server.workspace_symbols(fields["query"] or ""))
+
+    router.route("GET", "/lsp/workspacesymbols")(workspace_symbols)  # today's SDK's spelling
 
     @router.route("GET", "/lsp/servers")
     def servers(request: Request) -> Response:

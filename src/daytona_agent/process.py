@@ -9,12 +9,11 @@ import queue
 import selectors
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
-from . import children
+from . import children, env_store, wire
 from .http import HttpError, Request, Response, str_field
 from .users import OsUser
 
@@ -61,6 +60,16 @@ class _Capture:
 
 
 def user_env(user: OsUser, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment of the user's processes: the agent's, the user's identity, `POST /env`'s
+    changes (env_store), then `extra` (the request's own)."""
+    env = env_store.current().apply(base_env(user))
+    if extra:
+        env.update(extra)
+    return env
+
+
+def base_env(user: OsUser) -> Dict[str, str]:
+    """The agent's environment (less its own settings) with the user's identity."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAYTONA_AGENT_")}
     env.update(
         {
@@ -72,8 +81,6 @@ def user_env(user: OsUser, extra: Optional[Dict[str, str]] = None) -> Dict[str, 
     )
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     env.setdefault("LANG", "C.UTF-8")
-    if extra:
-        env.update(extra)
     return env
 
 
@@ -227,11 +234,11 @@ def _parse_timeout(value: Any) -> Optional[float]:
     return float(value) or None  # 0 means no timeout
 
 
-def _parse_env(value: Any) -> Optional[Dict[str, str]]:
+def _parse_env(value: Any, name: str = "env") -> Optional[Dict[str, str]]:
     if value is None:
         return None
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise HttpError(400, "env must be an object of string values")
+        raise HttpError(400, "%s must be an object of string values" % name)
     for key in value:
         if not key or "=" in key or "\0" in key:
             raise HttpError(400, "invalid environment variable name: %r" % key)
@@ -246,61 +253,31 @@ def execute_handler(user: OsUser) -> Any:
         if not command.strip():
             raise HttpError(400, "command must not be empty")
         argv = ["/bin/sh", "-c", command]
-        cwd, env, timeout = str_field(body, "cwd"), _parse_env(body.get("env")), _parse_timeout(body.get("timeout"))
+        cwd, env, timeout = str_field(body, "cwd"), request_env(body), _parse_timeout(body.get("timeout"))
         if _wants_stream(request):
             return streamed(start(argv, user, cwd, env, False), timeout)
-        return Response(200, run(argv, user, cwd=cwd, env=env, timeout=timeout))
+        return Response(200, check_timeout(request, run(argv, user, cwd=cwd, env=env, timeout=timeout), timeout))
 
     return handle
 
 
-# How each language's code is run from a file; argv follows the file name.
-_RUNNERS = {
-    "python": (".py", ["python3", "-u"]),
-    "javascript": (".js", ["node"]),
-    "typescript": (".ts", ["ts-node", "--transpile-only", "-O", '{"module":"CommonJS"}']),
-}
+def request_env(body: Dict[str, Any]) -> Optional[Dict[str, str]]:
+    """The request's variables: `env` (0.14) and `envs` (today's SDK); `envs` wins a clash."""
+    env, envs = _parse_env(body.get("env")), _parse_env(body.get("envs"), "envs")
+    if env is None or envs is None:
+        return envs if env is None else env
+    return {**env, **envs}
 
 
-def code_run_handler(user: OsUser) -> Any:
-    def handle(request: Request) -> Response:
-        body = request.json()
-        language = str_field(body, "language") or "python"
-        if language not in _RUNNERS:
-            raise HttpError(400, "unsupported language %r: use one of %s" % (language, ", ".join(_RUNNERS)))
-        code = str_field(body, "code", required=True)
-        argv = body.get("argv") or []
-        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-            raise HttpError(400, "argv must be a list of strings")
-        stdin = str_field(body, "input")
-        suffix, runner = _RUNNERS[language]
-        if shutil.which(runner[0], path=user_env(user).get("PATH")) is None:
-            raise HttpError(400, "%s is not installed in this sandbox's image (%s)" % (runner[0], language))
-        # The file lives in a private directory readable only by the user running it.
-        tmpdir = tempfile.mkdtemp(prefix="daytona-code-")
-        try:
-            path = os.path.join(tmpdir, "main" + suffix)
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(code or "")
-            if os.getuid() == 0:
-                os.chown(tmpdir, user.uid, user.gid)
-                os.chown(path, user.uid, user.gid)
-            cwd, env = str_field(body, "cwd"), _parse_env(body.get("env"))
-            timeout = _parse_timeout(body.get("timeout"))
-            data = stdin.encode() if stdin is not None else None
-            if _wants_stream(request):
-                # The code file must outlive the handler: the stream removes it when the run ends.
-                response = streamed(start([*runner, path, *argv], user, cwd, env, data is not None), timeout, data)
-                response.stream = _then_remove(response.stream or [], tmpdir)
-                tmpdir = ""
-                return response
-            result = run([*runner, path, *argv], user, cwd=cwd, env=env, timeout=timeout, stdin=data)
-        finally:
-            if tmpdir:
-                shutil.rmtree(tmpdir, ignore_errors=True)
-        return Response(200, result)
-
-    return handle
+def check_timeout(request: Request, result: Dict[str, Any], timeout: Optional[float]) -> Dict[str, Any]:
+    """Today's SDK expects a timed-out run as 408 (PROCESS_EXECUTION_TIMEOUT); 0.14 as exit code 124."""
+    if result.get("timedOut") and wire.is_current(request.headers):
+        raise HttpError(
+            408,
+            "command execution timed out after %s seconds: its processes were killed" % _fmt(timeout),
+            code="PROCESS_EXECUTION_TIMEOUT",
+        )
+    return result
 
 
 # -- streamed responses: `?stream=true` ------------------------------------------------------------
@@ -377,8 +354,16 @@ def streamed(proc: subprocess.Popen, timeout: Optional[float], stdin: Optional[b
     return Response(200, content_type="application/x-ndjson", stream=frames())
 
 
-def _then_remove(stream: Iterable[bytes], path: str) -> Iterator[bytes]:
+def then_remove(stream: Iterable[bytes], path: str) -> Iterator[bytes]:
+    """Pass `stream` on, then remove the directory `path` (also when the client goes away)."""
     try:
         yield from stream
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def code_run_handler(user: OsUser) -> Any:
+    """The `POST /process/code-run` handler (it lives in code_run.py; imported late: it imports this module)."""
+    from .code_run import handler
+
+    return handler(user)

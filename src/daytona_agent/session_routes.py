@@ -7,7 +7,7 @@
     POST   /process/session/{sessionId}/exec                  {command, async|runAsync, timeout?}
                                                               -> {cmdId, output, exitCode, stdout, stderr}
     GET    /process/session/{sessionId}/command/{commandId}   -> Command {id, command, exitCode, ...}
-    GET    .../command/{commandId}/logs[?offset=N][&follow=true][&format=ndjson]
+    GET    .../command/{commandId}/logs[?offset=N][&follow=true][&format=ndjson|json]
     POST   .../command/{commandId}/input                      {data, eof?}
     GET    /activity                                          -> {busy, runningCommands, lastActivity}
 
@@ -15,6 +15,8 @@
 the `X-Daytona-Log-Offset` header. `follow=true` streams until the command has ended;
 `format=ndjson` sends `{"type": "stdout"|"stderr", "data", "offset"}` lines (stdout and stderr
 apart), pings while the command is silent, and a last `{"type": "end", "exitCode", "offset", ...}`.
+`format=json` answers `{output, stdout, stderr}`, today's SessionCommandLogsResponse: the default
+for today's SDK (it sends `Accept: application/json`, as 0.14 does, but also `X-Daytona-Source`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import time
 from typing import Any, Dict, Iterator, Optional, Tuple
 
+from . import wire
 from .http import HttpError, Request, Response, Router
 from .process import MAX_OUTPUT_BYTES, _parse_timeout
 from .session_log import Framer, frame, read_range, split_streams
@@ -130,6 +133,7 @@ def register(router: Router, manager: SessionManager) -> None:
         if len(command.encode("utf-8", errors="surrogateescape")) > MAX_COMMAND_BYTES:
             raise HttpError(413, "command is longer than %d bytes: write it to a file first" % MAX_COMMAND_BYTES)
         run_async = bool(_bool(body, "runAsync", "async"))
+        _bool(body, "suppressInputEcho")  # today's SDK: input goes to a pipe, never echoed anyway
         timeout = _parse_timeout(body.get("timeout"))
         cmd = manager.execute(session_id, command, run_async, timeout)
         if run_async:
@@ -165,9 +169,11 @@ def register(router: Router, manager: SessionManager) -> None:
     def logs(request: Request) -> Response:
         cmd = manager.command(request.params["sessionId"], request.params["commandId"])
         follow = _flag(request, "follow")
-        fmt = (request.arg("format") or "text").lower()
-        if fmt not in ("text", "ndjson"):
-            raise HttpError(400, "format must be text or ndjson")
+        fmt = (request.arg("format") or "").lower() or ("json" if _wants_json(request, follow) else "text")
+        if fmt not in ("text", "ndjson", "json"):
+            raise HttpError(400, "format must be text, ndjson or json")
+        if fmt == "json" and follow:
+            raise HttpError(400, "format=json answers once: follow with format=ndjson (or text)")
         with manager.lock:
             offset = _offset(request, cmd)
             end = cmd.log.size
@@ -175,6 +181,8 @@ def register(router: Router, manager: SessionManager) -> None:
             if cmd.exit_code is not None:
                 headers["X-Daytona-Command-Exit-Code"] = str(cmd.exit_code)
         headers["Cache-Control"] = "no-store"
+        if fmt == "json":
+            return Response(200, _json_logs(manager, cmd, offset, end), headers=headers)
         if fmt == "ndjson":
             return Response(200, content_type=NDJSON, stream=_ndjson(manager, cmd, offset, follow), headers=headers)
         if follow:
@@ -202,6 +210,25 @@ def register(router: Router, manager: SessionManager) -> None:
     @router.route("GET", "/activity")
     def activity(request: Request) -> Response:
         return Response(200, manager.activity())
+
+
+def _wants_json(request: Request, follow: bool) -> bool:
+    """Today's SDK reads the logs as SessionCommandLogsResponse; 0.14 (same Accept) as plain text."""
+    accept = (request.headers.get("Accept") or "").lower()
+    return not follow and "application/json" in accept and wire.is_current(request.headers)
+
+
+def _json_logs(manager: SessionManager, cmd: Command, offset: int, end: int) -> Dict[str, str]:
+    """`{output, stdout, stderr}` of the log from `offset` to `end`."""
+    fd = _open(cmd.log.log_path)
+    try:
+        with manager.lock:
+            segments = cmd.log.segments(offset, end)
+        parts = split_streams(cmd.log.log_path, segments, MAX_OUTPUT_BYTES, fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return {"output": parts["combined"], "stdout": parts["stdout"], "stderr": parts["stderr"]}
 
 
 def _open(path: str) -> Optional[int]:

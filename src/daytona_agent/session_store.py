@@ -46,6 +46,11 @@ def check_session_id(session_id: Any) -> str:
     return session_id
 
 
+def finished_error(message: str) -> HttpError:
+    """Input for a command that has ended: 409 for 0.14, 410 (Gone) for today's SDK."""
+    return HttpError(409, message, code="COMMAND_ALREADY_COMPLETED", current_status=410)
+
+
 def dirname_for(session_id: str) -> str:
     """A directory name for a session id: readable when the id is plain, a digest otherwise."""
     if _SAFE_NAME.match(session_id):

@@ -41,6 +41,7 @@ from .session_store import (
     check_session_id,
     dirname_for,
     exit_code_of,
+    finished_error,
     load_sessions,
     now_iso,
     save_command,
@@ -157,7 +158,7 @@ class SessionManager:
             cmd = self.command(session_id, command_id)
             fd = cmd.fds.get("in")
             if cmd.state in ("exited", "done"):
-                raise HttpError(409, "command %s has already finished" % command_id)
+                raise finished_error("command %s has already finished" % command_id)
             if fd is None or cmd.eof_pending:
                 raise HttpError(409, "the input of command %s is already closed" % command_id)
             view = memoryview(data)
@@ -172,7 +173,7 @@ class SessionManager:
                         ) from None
                     self.changed.wait(timeout=0.01)
                     if cmd.fds.get("in") != fd:
-                        raise HttpError(409, "command %s finished while its input was sent" % command_id) from None
+                        raise finished_error("command %s finished while its input was sent" % command_id) from None
                 except OSError as exc:
                     raise HttpError(409, "cannot write to command %s: %s" % (command_id, exc)) from None
             if eof:

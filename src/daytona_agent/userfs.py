@@ -91,7 +91,8 @@ def os_error(exc: OSError, path: Optional[str] = None) -> HttpError:
     """An HTTP error for an OS error (404 missing, 403 denied, 409 exists, 400 wrong kind), naming `path`."""
     status, reason = _STATUS.get(exc.errno or 0, (400, exc.strerror or str(exc)))
     where = path if path is not None else exc.filename
-    return HttpError(status, "%s: %s" % (reason, where) if where else reason)
+    code = {404: "FILE_NOT_FOUND", 403: "FILE_ACCESS_DENIED"}.get(status)
+    return HttpError(status, "%s: %s" % (reason, where) if where else reason, code=code)
 
 
 def resolve(user: OsUser, raw: Optional[str], name: str = "path") -> str:

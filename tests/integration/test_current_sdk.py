@@ -99,7 +99,7 @@ def test_toolbox_flows(server: RunningServer, tmp_path: Path) -> None:
         "download b'hello'",
         "bulk ['1.txt', '2.txt']",
         "bulk download b'one' True",
-        "missing DaytonaNotFoundError",
+        "missing DaytonaFileNotFoundError",
         "status main",
         "commit 40",
         "session 0 5 e",
@@ -117,7 +117,8 @@ LIFECYCLE = PRELUDE + textwrap.dedent(
         print("created", sandbox.state, sandbox.name, type(sandbox.cpu).__name__)
         print("by name", daytona.get("lifecycle-one").id == sandbox.id)
         sandbox.set_labels({"team": "b", "x": "y"})
-        print("labels", [s.id == sandbox.id for s in daytona.list(labels={"team": "b"}).items])
+        found = daytona.list(ListSandboxesQuery(labels={"team": "b"}, states=[SandboxState.STARTED], limit=1))
+        print("labels", [s.id == sandbox.id for s in found])
         sandbox.set_autostop_interval(0)
         sandbox.set_auto_archive_interval(60)
         sandbox.set_auto_delete_interval(-1)
@@ -210,7 +211,7 @@ TEMPLATES = PRELUDE + textwrap.dedent(
         logs = []
         snapshot = daytona.snapshot.create(CreateSnapshotParams(name="tmpl", image=recipe), on_logs=logs.append)
         print("snapshot", snapshot.state, any("Built" in line for line in logs))
-        print("listed", "tmpl:latest" in [s.name for s in daytona.snapshot.list().items])
+        print("listed", "tmpl" in [s.name for s in daytona.snapshot.list().items])
         one = daytona.create(CreateSandboxFromSnapshotParams(snapshot="tmpl"))
         made.append(one)
         print("from snapshot", one.process.exec("cat /built.txt").result.strip())

@@ -93,7 +93,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     api.include_router(current_snapshots.router)
     api.include_router(current_volumes.router)
     # After the seed's: its paths all start with /toolbox/{id}/toolbox/, which this catch-all would take.
-    api.include_router(toolbox_router(current_toolbox.ROUTES, current_toolbox.PREFIX, "current_"))
+    api.include_router(toolbox_router(current_toolbox.ROUTES, current_toolbox.PREFIX, "current_", "current"))
     api.include_router(images.router)
     api.include_router(accounts.router)
     app.include_router(api)

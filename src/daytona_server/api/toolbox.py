@@ -40,7 +40,9 @@ _SKIP_REQUEST = {
     "keep-alive",
     "transfer-encoding",
     "content-length",
+    "x-daytona-toolbox-wire",
 }
+WIRE_HEADER = "x-daytona-toolbox-wire"  # set by the server only: which wire format the caller speaks
 _SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
 
@@ -94,15 +96,24 @@ class ToolboxRoute:
 
 
 async def forward_to_agent(
-    state: ServerState, user: CurrentUser, workspace_id: str, path: str, request: Request
+    state: ServerState, user: CurrentUser, workspace_id: str, path: str, request: Request, wire: str = "v014"
 ) -> Response:
-    """Check that `user` may use the started sandbox's toolbox, then relay `request` to its agent's `/<path>`."""
+    """Check that `user` may use the started sandbox's toolbox, then relay `request` to its agent's `/<path>`.
+
+    `wire` tells the agent which generation's answer to give where the two differ (daytona_agent.wire).
+    """
     await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
-    return await relay_to_agent(state, workspace_id, path, request)
+    return await relay_to_agent(state, workspace_id, path, request, wire=wire)
 
 
 async def relay_to_agent(
-    state: ServerState, workspace_id: str, path: str, request: Request, track: bool = True, raw: bool = False
+    state: ServerState,
+    workspace_id: str,
+    path: str,
+    request: Request,
+    track: bool = True,
+    raw: bool = False,
+    wire: str | None = None,
 ) -> Response:
     """Stream `request` to the agent's `/<path>` and its answer back; `track` counts it as activity.
 
@@ -116,6 +127,8 @@ async def relay_to_agent(
             headers["cookie"] = ";".join(kept)
         else:
             del headers["cookie"]
+    if wire is not None:
+        headers[WIRE_HEADER] = wire
     length = request.headers.get("content-length")
     if length is not None:
         headers["content-length"] = length
@@ -167,12 +180,13 @@ async def relay_to_agent(
     )
 
 
-def _endpoint(route: ToolboxRoute) -> Callable[..., Awaitable[Response]]:
+def _endpoint(route: ToolboxRoute, wire: str) -> Callable[..., Awaitable[Response]]:
     """The FastAPI endpoint of `route`: its signature declares the path and query parameters to check."""
     agent_path = (route.agent_path or route.path).lstrip("/")
 
     async def endpoint(request: Request, user: CurrentUser, state: State, workspace_id: str, **_: Any) -> Response:
-        return await forward_to_agent(state, user, workspace_id, agent_path.format(**request.path_params), request)
+        path = agent_path.format(**request.path_params)
+        return await forward_to_agent(state, user, workspace_id, path, request, wire)
 
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
     path_params = ["workspace_id", *_PATH_PARAM.findall(route.path)]
@@ -190,16 +204,23 @@ def _endpoint(route: ToolboxRoute) -> Callable[..., Awaitable[Response]]:
     return endpoint
 
 
-async def forward_any(workspace_id: str, path: str, request: Request, user: CurrentUser, state: State) -> Response:
-    # The catch-all: any toolbox path without a typed route goes to the agent unchanged.
-    return await forward_to_agent(state, user, workspace_id, path, request)
+def _forward_any(wire: str) -> Callable[..., Awaitable[Response]]:
+    async def forward_any(workspace_id: str, path: str, request: Request, user: CurrentUser, state: State) -> Response:
+        # The catch-all: any toolbox path without a typed route goes to the agent unchanged.
+        return await forward_to_agent(state, user, workspace_id, path, request, wire)
+
+    return forward_any
 
 
-def toolbox_router(routes: Iterable[ToolboxRoute], prefix: str = PREFIX, operation_prefix: str = "") -> APIRouter:
+def toolbox_router(
+    routes: Iterable[ToolboxRoute], prefix: str = PREFIX, operation_prefix: str = "", wire: str = "v014"
+) -> APIRouter:
     """The routes of a wire format's toolbox table, in order, then the catch-all for every other path.
 
-    `prefix` holds `{workspace_id}`; `operation_prefix` keeps operation ids apart between wire formats.
+    `prefix` holds `{workspace_id}`; `operation_prefix` keeps operation ids apart between wire formats;
+    `wire` names the format to the agent.
     """
+    forward_any = _forward_any(wire)
     router = APIRouter(prefix=prefix, tags=["toolbox"])
     for route in routes:
         options: dict[str, Any] = {"response_model": route.response, "status_code": route.status}
@@ -213,7 +234,7 @@ def toolbox_router(routes: Iterable[ToolboxRoute], prefix: str = PREFIX, operati
             options["response_class"] = route.response_class
         router.add_api_route(
             route.path,
-            _endpoint(route),
+            _endpoint(route, wire),
             methods=[route.method],
             name=operation_prefix + route.name,
             summary=route.summary,

@@ -99,7 +99,7 @@ def to_dto(sandbox: Sandbox, proxy_url: str, offline: bool, dockerfile: str | No
         id=sandbox.id,
         organization_id=sandbox.owner_id,
         name=sandbox.name,
-        snapshot=sandbox.image,
+        snapshot=sandbox.image.removesuffix(":latest"),
         user=sandbox.os_user,
         env=sandbox.env,
         labels=sandbox.labels,
@@ -186,7 +186,11 @@ async def list_sandboxes(
     states: Annotated[list[str] | None, Query()] = None,
 ) -> ListSandboxesResponse:
     found = await run_in_threadpool(state.sandboxes.list, user, _labels(labels), states)
-    found = [s for s in found if (not id or s.id.startswith(id)) and (not name or name.lower() in s.name.lower())]
+    found = [
+        s
+        for s in found
+        if s.id.lower().startswith((id or "").lower()) and s.name.lower().startswith((name or "").lower())
+    ]
     start = _cursor(cursor)
     page = found[start : start + limit]
     more = start + limit < len(found)

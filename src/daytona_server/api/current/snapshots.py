@@ -74,6 +74,11 @@ class PaginatedSnapshots(CamelModel):
     total_pages: int
 
 
+def display_name(name: str) -> str:
+    """A snapshot's name as today's clients give it: `app`, for what the engine calls `app:latest`."""
+    return name.removesuffix(":latest")
+
+
 def to_dto(image: Image, state: ServerState) -> SnapshotDto:
     settings, defaults = state.settings, image.defaults or {}
     status = "inactive" if image.state == "active" and not image.enabled else STATES.get(image.state, image.state)
@@ -81,7 +86,7 @@ def to_dto(image: Image, state: ServerState) -> SnapshotDto:
         id=image.id,
         organization_id=image.owner_id,
         general=image.general,
-        name=image.name,
+        name=display_name(image.name),
         image_name=image.name,
         state=status,
         size=image.size,
