@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from ..errors import BadRequest
 
 SANDBOX_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 OS_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
@@ -111,6 +114,19 @@ class Health(BaseModel):
     status: str
     version: str
     diskQuota: DiskQuota
+
+
+def parse_labels(raw: str | None) -> dict[str, str] | None:
+    """The `labels` query parameter (a JSON object of strings), as both wire formats take it."""
+    if not raw:
+        return None
+    try:
+        labels = json.loads(raw)
+    except ValueError:
+        raise BadRequest('labels must be a JSON object, e.g. {"project":"demo"}') from None
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise BadRequest("labels must be a JSON object of string values")
+    return labels
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -7,7 +7,6 @@ answers a body answers 200 (the generated client reads the body only for the sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -21,7 +20,7 @@ from ...lifecycle import forks
 from ...lifecycle.requests import SandboxRequest
 from ..deps import CurrentUser, ServerState, State
 from ..preview import preview_token
-from ..schemas import MAX_MINUTES
+from ..schemas import MAX_MINUTES, parse_labels
 from .schemas import (
     BuildInfo,
     CreateSandbox,
@@ -143,18 +142,6 @@ class Mapper:
         return to_dto(sandbox, self.proxy_url, self.offline)
 
 
-def _labels(raw: str | None) -> dict[str, str] | None:
-    if not raw:
-        return None
-    try:
-        labels = json.loads(raw)
-    except ValueError:
-        raise BadRequest('labels must be a JSON object, e.g. {"project":"demo"}') from None
-    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
-        raise BadRequest("labels must be a JSON object of string values")
-    return labels
-
-
 def _cursor(raw: str | None) -> int:
     if not raw:
         return 0
@@ -185,7 +172,7 @@ async def list_sandboxes(
     labels: Annotated[str | None, Query(description="JSON object of labels that must all match")] = None,
     states: Annotated[list[str] | None, Query()] = None,
 ) -> ListSandboxesResponse:
-    found = await run_in_threadpool(state.sandboxes.list, user, _labels(labels), states)
+    found = await run_in_threadpool(state.sandboxes.list, user, parse_labels(labels), states)
     found = [
         s
         for s in found

@@ -18,7 +18,7 @@ from ...errors import BadRequest
 from ...lifecycle.requests import SandboxRequest
 from ..deps import CurrentUser, State
 from ..preview import preview_token
-from ..schemas import MAX_MINUTES
+from ..schemas import MAX_MINUTES, parse_labels
 from .schemas import CreateWorkspace, PreviewUrl, ResizeWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
@@ -91,18 +91,6 @@ def to_dto(sandbox: Sandbox, settings: Settings) -> Workspace:
     )
 
 
-def _parse_labels(raw: str | None) -> dict[str, str] | None:
-    if not raw:
-        return None
-    try:
-        labels = json.loads(raw)
-    except ValueError:
-        raise BadRequest('labels must be a JSON object, e.g. {"project":"demo"}') from None
-    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
-        raise BadRequest("labels must be a JSON object of string values")
-    return labels
-
-
 @router.post("", response_model=Workspace, response_model_by_alias=True, summary="Create a sandbox")
 async def create_workspace(body: CreateWorkspace, user: CurrentUser, state: State) -> Workspace:
     sandbox = await run_in_threadpool(state.sandboxes.create, user, to_request(body))
@@ -116,7 +104,7 @@ async def list_workspaces(
     verbose: bool = False,
     labels: Annotated[str | None, Query(description="JSON object of labels that must all match")] = None,
 ) -> list[Workspace]:
-    wanted = _parse_labels(labels)
+    wanted = parse_labels(labels)
     found = await run_in_threadpool(state.sandboxes.list, user, wanted)
     return [to_dto(s, state.settings) for s in found]
 
