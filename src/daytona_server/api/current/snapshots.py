@@ -117,7 +117,7 @@ def to_dto(image: Image, state: ServerState) -> SnapshotDto:
 async def list_snapshots(
     user: CurrentUser,
     state: State,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> PaginatedSnapshots:
     items, total, pages = await run_in_threadpool(state.images.list, user, page, limit)
