@@ -12,7 +12,6 @@ import json
 import os
 import re
 import secrets
-import stat
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
@@ -20,7 +19,7 @@ from . import wire
 from .http import HttpError, Request, Response, Router
 from .multipart import MultipartReader, Part, boundary_of
 from .uploads import CHUNK, PendingFile, write_raw
-from .userfs import as_user, os_error, resolve
+from .userfs import as_user, open_regular, resolve
 from .users import OsUser
 
 MAX_FIELD_BYTES = 64 * 1024
@@ -189,27 +188,10 @@ def _error_part(boundary: str, path: str, exc: HttpError) -> bytes:
     return head + data + b"\r\n"
 
 
-def _open_regular(user: OsUser, raw: str) -> Tuple[int, int]:
-    """(fd, size) of a regular file, opened as the user; HttpError otherwise."""
-    path = resolve(user, raw)
-    with as_user(user):
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO must not block
-        except OSError as exc:
-            raise os_error(exc, path) from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        kind = "is a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise HttpError(400, "%s: %s" % (kind, path))
-    os.set_blocking(fd, True)
-    return fd, st.st_size
-
-
 def _download_parts(user: OsUser, paths: List[str], boundary: str) -> Iterator[bytes]:
     for raw in paths:
         try:
-            fd, size = _open_regular(user, raw)
+            fd, size = open_regular(user, resolve(user, raw))
         except HttpError as exc:
             yield _error_part(boundary, raw, exc)
             continue

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from .http import HttpError, Request, Response, Router
 from .uploads import unlink_quietly, upload
-from .userfs import Names, as_user, gid_of, os_error, parse_mode, prepare, resolve, uid_of
+from .userfs import Names, as_user, gid_of, open_regular, os_error, parse_mode, prepare, resolve, uid_of
 from .users import OsUser
 
 CHUNK = 1 << 20
@@ -303,18 +303,7 @@ def _copy_replacing(src: Any, out: Any, old: bytes, new: bytes) -> int:
 
 def download(user: OsUser, path: str) -> Response:
     """Stream a regular file; it is opened as the user, then read in chunks."""
-    with as_user(user):
-        try:
-            # O_NONBLOCK: opening a FIFO must not wait for a writer.
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
-        except OSError as exc:
-            raise os_error(exc, path) from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        kind = "is a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise HttpError(400, "%s: %s" % (kind, path))
-    os.set_blocking(fd, True)
+    fd, size = open_regular(user, path)
 
     def chunks() -> Iterator[bytes]:
         try:
@@ -329,7 +318,7 @@ def download(user: OsUser, path: str) -> Response:
     name = os.path.basename(path) or "download"
     headers = {
         "Content-Disposition": "attachment; filename*=UTF-8''%s" % quote(name, safe=""),
-        "X-File-Size": "%d" % st.st_size,
+        "X-File-Size": "%d" % size,
     }
     return Response(200, content_type="application/octet-stream", stream=chunks(), headers=headers)
 

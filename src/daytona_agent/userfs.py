@@ -13,8 +13,9 @@ import errno
 import grp
 import os
 import pwd
+import stat
 import threading
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from .http import HttpError
 from .users import OsUser
@@ -93,6 +94,22 @@ def os_error(exc: OSError, path: Optional[str] = None) -> HttpError:
     where = path if path is not None else exc.filename
     code = {404: "FILE_NOT_FOUND", 403: "FILE_ACCESS_DENIED"}.get(status)
     return HttpError(status, "%s: %s" % (reason, where) if where else reason, code=code)
+
+
+def open_regular(user: OsUser, path: str) -> Tuple[int, int]:
+    """(fd, size) of the regular file at `path`, opened as the user; HttpError otherwise."""
+    with as_user(user):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO must not block
+        except OSError as exc:
+            raise os_error(exc, path) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        kind = "is a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise HttpError(400, "%s: %s" % (kind, path))
+    os.set_blocking(fd, True)
+    return fd, st.st_size
 
 
 def resolve(user: OsUser, raw: Optional[str], name: str = "path") -> str:
