@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..db.models import Image, User
-from ..errors import ApiError, BadRequest
+from ..errors import ApiError, BadRequest, NotFound
 from .service import ImageService
 
 MAX_DOCKERFILE_BYTES = 256 * 1024
@@ -62,8 +62,11 @@ class BuildLogs:
     def finish(self, key: str) -> None:
         self._paths(key)[1].touch()
 
-    def exists(self, key: str) -> bool:
-        return self._paths(key)[0].exists()
+    def follow(self, key: str, follow: bool, missing: str) -> Iterator[bytes]:
+        """The log `key` as read() gives it; NotFound(`missing`) at once when there is none."""
+        if not self._paths(key)[0].exists():
+            raise NotFound(missing)
+        return self.read(key, follow)
 
     def remove(self, key: str) -> None:
         for path in self._paths(key):
@@ -113,9 +116,11 @@ class DeclarativeBuilder:
             return image if image is not None and image.state == "active" else None
 
     def build(self, user: User, dockerfile: str, log_key: str, name: str | None = None) -> Image:
-        """The image of `dockerfile` (`name`, or the recipe's own name), built unless it is already there."""
+        """The image of `dockerfile` (`name`, or the recipe's own name), built unless it is already there.
+
+        Output goes to the log `log_key`, which the caller started when it queued the build.
+        """
         name = name or recipe_name(dockerfile)
-        self.logs.start(log_key)
         try:
             with self._locks[(user.id, name)]:
                 image = self.cached(user, name) if name == recipe_name(dockerfile) else None

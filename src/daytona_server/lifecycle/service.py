@@ -43,6 +43,11 @@ ACTIVITY_RESOLUTION = timedelta(seconds=5)
 Mounts = list[dict[str, str]]  # a sandbox's volumes, as stored: [{"volumeId", "mountPath", "subpath"}]
 
 
+def build_log_key(sandbox_id: str) -> str:
+    """The build log of a sandbox made from a declarative image."""
+    return f"sandbox-{sandbox_id}"
+
+
 class SandboxService:
     def __init__(
         self,
@@ -146,6 +151,7 @@ class SandboxService:
         """A new sandbox, started; from a declarative image, it is returned in pending_build and built first."""
         sandbox = self.admit(user, request)
         if request.dockerfile is not None:
+            self.builder.logs.start(build_log_key(sandbox.id))
             self.jobs.submit(self._build_then_provision, sandbox.id, user, request.dockerfile)
             return sandbox
         return self.provision(sandbox.id)
@@ -258,7 +264,7 @@ class SandboxService:
         """The job of a sandbox from a declarative image: build (or reuse) the image, then start the sandbox."""
         self.update(sandbox_id, state=State.BUILDING_SNAPSHOT)
         try:
-            image = self.builder.build(user, dockerfile, f"sandbox-{sandbox_id}")
+            image = self.builder.build(user, dockerfile, build_log_key(sandbox_id))
         except ApiError as exc:
             self.update(sandbox_id, state=State.BUILD_FAILED, error_reason=f"build failed: {exc.message}")
             return
@@ -395,6 +401,7 @@ class SandboxService:
             except Exception as exc:  # the sandbox is gone; a leftover object is only a cost
                 log.warning("sandbox %s: could not delete archive %s: %s", sandbox_id, archive_key, exc)
         self._locks.pop(sandbox_id, None)
+        self.builder.logs.remove(build_log_key(sandbox_id))
         return sandbox
 
     # -- settings --------------------------------------------------------------------------------

@@ -7,17 +7,18 @@ answers a body answers 200 (the generated client reads the body only for the sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from ...db.models import Sandbox
+from ...db.models import Sandbox, User
 from ...errors import BadRequest, NotFound
 from ...lifecycle import forks
 from ...lifecycle.requests import SandboxRequest
+from ...lifecycle.service import build_log_key
 from ..deps import CurrentUser, ServerState, State
 from ..preview import preview_token
 from ..schemas import MAX_MINUTES, parse_labels
@@ -41,6 +42,7 @@ Minutes = Annotated[int, Path(ge=-1, le=MAX_MINUTES, description="Minutes; 0 = n
 Port = Annotated[int, Path(ge=1, le=65535)]
 MAX_PAGE = 200
 PREVIEW_TTL_MAX_S = 24 * 3600
+Setter = Callable[[User, str, Any], Sandbox]  # a SandboxService setter: (user, sandbox id, value)
 FROZEN_HEADER = "X-Daytona-Frozen-Ms"  # how long the source was paused for a consistent copy
 
 
@@ -266,10 +268,9 @@ async def replace_labels(
 
 
 async def _set(
-    state: ServerState, request: Request, user: CurrentUser, id_or_name: str, setter_name: str, value: object
+    state: ServerState, request: Request, user: CurrentUser, id_or_name: str, setter: Setter, value: Any
 ) -> SandboxDto:
     sandbox = await _resolve(state, user, id_or_name)
-    setter = getattr(state.sandboxes, setter_name)
     return Mapper(request, state)(await run_in_threadpool(setter, user, sandbox.id, value))
 
 
@@ -284,7 +285,7 @@ async def set_autostop_interval(
 ) -> SandboxDto:
     if interval < 0:
         raise BadRequest("auto-stop interval must be 0 (never) or a positive number of minutes")
-    return await _set(state, request, user, sandbox_id_or_name, "set_autostop", interval)
+    return await _set(state, request, user, sandbox_id_or_name, state.sandboxes.set_autostop, interval)
 
 
 @router.post(
@@ -298,7 +299,7 @@ async def set_auto_archive_interval(
 ) -> SandboxDto:
     if interval < 0:
         raise BadRequest("auto-archive interval must be 0 (never) or a positive number of minutes")
-    return await _set(state, request, user, sandbox_id_or_name, "set_autoarchive", interval)
+    return await _set(state, request, user, sandbox_id_or_name, state.sandboxes.set_autoarchive, interval)
 
 
 @router.post(
@@ -310,7 +311,7 @@ async def set_auto_archive_interval(
 async def set_auto_delete_interval(
     sandbox_id_or_name: str, interval: Minutes, request: Request, user: CurrentUser, state: State
 ) -> SandboxDto:
-    return await _set(state, request, user, sandbox_id_or_name, "set_autodelete", interval)
+    return await _set(state, request, user, sandbox_id_or_name, state.sandboxes.set_autodelete, interval)
 
 
 @router.post(
@@ -322,7 +323,7 @@ async def set_auto_delete_interval(
 async def update_public_status(
     sandbox_id_or_name: str, is_public: bool, request: Request, user: CurrentUser, state: State
 ) -> SandboxDto:
-    return await _set(state, request, user, sandbox_id_or_name, "set_public", is_public)
+    return await _set(state, request, user, sandbox_id_or_name, state.sandboxes.set_public, is_public)
 
 
 @router.post(
@@ -446,9 +447,6 @@ async def get_build_logs(
     sandbox_id_or_name: str, user: CurrentUser, state: State, follow: bool = False
 ) -> StreamingResponse:
     sandbox = await _resolve(state, user, sandbox_id_or_name)
-    logs = state.sandboxes.builder.logs
-    key = f"sandbox-{sandbox.id}"
-    if not logs.exists(key):
-        raise NotFound(f"sandbox {sandbox.id} has no build log: it was not made from a declarative image")
-    chunks: Iterator[bytes] = logs.read(key, follow)
+    missing = f"sandbox {sandbox.id} has no build log: it was not made from a declarative image"
+    chunks = state.sandboxes.builder.logs.follow(build_log_key(sandbox.id), follow, missing)
     return StreamingResponse(iterate_in_threadpool(chunks), media_type="text/plain; charset=utf-8")

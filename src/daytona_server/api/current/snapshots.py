@@ -5,7 +5,6 @@ A thin mapper over daytona_server.images.snapshots (and so over the image servic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -15,7 +14,6 @@ from pydantic import Field
 from starlette.responses import Response, StreamingResponse
 
 from ...db.models import Image
-from ...errors import NotFound
 from ...images.snapshots import SnapshotRequest, entrypoint_list, log_key
 from ..deps import CurrentUser, ServerState, State
 from ..schemas import CamelModel, Text
@@ -152,6 +150,7 @@ async def get_snapshot(snapshot_id_or_name: str, user: CurrentUser, state: State
 async def remove_snapshot(snapshot_id: str, user: CurrentUser, state: State) -> None:
     image = await run_in_threadpool(state.snapshots.get, user, snapshot_id)
     await run_in_threadpool(state.images.remove, user, image.id)
+    state.sandboxes.builder.logs.remove(log_key(image.id))
 
 
 @router.post("/{snapshot_id}/activate", response_model=SnapshotDto, response_model_by_alias=True)
@@ -178,8 +177,6 @@ async def get_snapshot_build_logs(
     snapshot_id: str, user: CurrentUser, state: State, follow: bool = False
 ) -> StreamingResponse:
     image = await run_in_threadpool(state.snapshots.get, user, snapshot_id)
-    logs = state.sandboxes.builder.logs
-    if not logs.exists(log_key(image.id)):
-        raise NotFound(f"snapshot {image.name} has no build log: it was not built from a declarative image")
-    chunks: Iterator[bytes] = logs.read(log_key(image.id), follow)
+    missing = f"snapshot {image.name} has no build log: it was not built from a declarative image"
+    chunks = state.sandboxes.builder.logs.follow(log_key(image.id), follow, missing)
     return StreamingResponse(iterate_in_threadpool(chunks), media_type="text/plain; charset=utf-8")
