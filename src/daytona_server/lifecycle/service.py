@@ -268,6 +268,10 @@ class SandboxService:
         except ApiError as exc:
             self.update(sandbox_id, state=State.BUILD_FAILED, error_reason=f"build failed: {exc.message}")
             return
+        except Exception as exc:  # a job has nobody to raise to: never leave the sandbox building
+            log.exception("sandbox %s: build", sandbox_id)
+            self.update(sandbox_id, state=State.BUILD_FAILED, error_reason=f"build failed: {exc}")
+            return
         with self.lock(sandbox_id), self.db.session() as session:
             sandbox = session.get(Sandbox, sandbox_id)
             if sandbox is None or sandbox.state != State.BUILDING_SNAPSHOT:
