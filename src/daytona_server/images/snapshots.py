@@ -63,6 +63,11 @@ class SnapshotService:
             raise NotFound(f"snapshot {id_or_name} not found")
         return image
 
+    def _check_free(self, user: User, name: str) -> None:
+        with self.images.db.session() as session:
+            if self.images.own(session, user, name) is not None:
+                raise Conflict(f"you already have a snapshot named {name}: delete it first or pick another name")
+
     def create(self, user: User, request: SnapshotRequest) -> Image:
         if bool(request.image_name) == bool(request.dockerfile):
             raise BadRequest("give imageName (an image to make the snapshot of) or buildInfo.dockerfileContent")
@@ -72,9 +77,7 @@ class SnapshotService:
             image = self.images.alias(user, name, naming.normalize_name(request.image_name), entrypoint)
             return self._finish(image.id, request, entrypoint)
         dockerfile = self.builder.check(request.dockerfile or "")
-        with self.images.db.session() as session:
-            if self.images.own(session, user, name) is not None:
-                raise Conflict(f"you already have a snapshot named {name}: delete it first or pick another name")
+        self._check_free(user, name)
         placeholder = self.images.placeholder(user, name)
         self.builder.logs.start(log_key(placeholder.id))
         self.jobs.submit(self._build, user, placeholder.id, name, dockerfile, request, entrypoint)
@@ -101,9 +104,7 @@ class SnapshotService:
     def from_sandbox(self, user: User, name: str, sandbox_id: str, commit: Callable[[str], None]) -> Image:
         """Record `commit(staging_ref)`'s image (a running sandbox's file system) as the snapshot `name`."""
         name = naming.normalize_name(name)
-        with self.images.db.session() as session:
-            if self.images.own(session, user, name) is not None:
-                raise Conflict(f"you already have a snapshot named {name}: delete it first or pick another name")
+        self._check_free(user, name)
         image = self.images.capture(user, name, commit)
         return self.images.set_fields(image.id, source_sandbox_id=sandbox_id)
 
