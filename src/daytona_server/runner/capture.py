@@ -55,6 +55,8 @@ def export_running(
     """Write the running container's changes to `out`; return (sha256, size, seconds frozen)."""
     if layout == "rootfs" and parent is not None:
         copy = tree.parent / f"fork-{secrets.token_hex(6)}"
+        # Write dirty data out while the sandbox still runs: the snapshot then commits little while frozen.
+        _btrfs("filesystem", "sync", str(tree))
         with frozen(container) as freeze:
             _btrfs("subvolume", "snapshot", "-r", str(tree), str(copy))
         try:
