@@ -27,6 +27,8 @@ REPLACEMENTS = {
     "AsyncFileSystem": "FileSystem",
     "AsyncGit": "Git",
     "AsyncImages": "Images",
+    "AsyncSnapshots": "Snapshots",
+    "AsyncVolumes": "Volumes",
     "AsyncHttp": "SyncHttp",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",

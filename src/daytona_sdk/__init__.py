@@ -15,6 +15,8 @@ from ._async.git import AsyncGit
 from ._async.images import AsyncImages
 from ._async.lsp_server import AsyncLspServer
 from ._async.process import AsyncProcess
+from ._async.snapshots import AsyncSnapshots
+from ._async.volumes import AsyncVolumes
 from ._async.workspace import AsyncWorkspace
 from ._config import DaytonaConfig
 from ._errors import (
@@ -81,7 +83,10 @@ from ._sync.git import Git
 from ._sync.images import Images
 from ._sync.lsp_server import LspServer
 from ._sync.process import Process
+from ._sync.snapshots import Snapshots
+from ._sync.volumes import Volumes
 from ._sync.workspace import Workspace
+from ._template_models import Snapshot, Volume, VolumeMount
 
 __version__ = "0.1.0"
 
@@ -102,6 +107,8 @@ __all__ = [
     "AsyncLspServer",
     "AsyncProcess",
     "AsyncSandbox",
+    "AsyncSnapshots",
+    "AsyncVolumes",
     "AsyncWorkspace",
     "CodeLanguage",
     "CodeRunParams",
@@ -160,6 +167,11 @@ __all__ = [
     "Session",
     "SessionExecuteRequest",
     "SessionExecuteResponse",
+    "Snapshot",
+    "Snapshots",
+    "Volume",
+    "VolumeMount",
+    "Volumes",
     "Workspace",
     "WorkspaceInfo",
     "WorkspaceResources",

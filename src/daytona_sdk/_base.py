@@ -79,7 +79,7 @@ def create_body(params: CreateWorkspaceParams, default_target: str) -> dict[str,
     body: dict[str, Any] = {
         "id": params.id or f"sandbox-{uuid.uuid4().hex[:8]}",
         "name": params.name,
-        "image": params.image,
+        "image": params.image or params.snapshot,
         "user": params.os_user or "daytona",
         "env": params.env_vars or {},
         "labels": labels,
@@ -87,6 +87,7 @@ def create_body(params: CreateWorkspaceParams, default_target: str) -> dict[str,
         "target": str(params.target or default_target),
         "autoStopInterval": params.auto_stop_interval,
         "class": params.class_name,
+        "volumes": [mount.to_api() for mount in params.volumes] if params.volumes else None,
     }
     body["name"] = body["name"] or body["id"]
     if params.resources:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._template_models import VolumeMount
+
 
 class CodeLanguage(StrEnum):
     PYTHON = "python"
@@ -67,6 +69,7 @@ class CreateWorkspaceParams(BaseModel):
     id: str | None = None
     name: str | None = None
     image: str | None = None
+    snapshot: str | None = Field(default=None, description="Today's name for image: a snapshot to start from")
     os_user: str | None = None
     env_vars: dict[str, str] | None = None
     labels: dict[str, str] | None = None
@@ -78,6 +81,7 @@ class CreateWorkspaceParams(BaseModel):
     class_name: Literal["small", "medium", "large"] | None = Field(
         default=None, description="Resource preset; explicit resources win over it"
     )
+    volumes: list[VolumeMount] | None = None
 
 
 @dataclass

@@ -82,6 +82,7 @@ def test_public_names_are_pinned() -> None:
             "GitCommitResponse", "GitRemote", "GitStatus", "ListBranchResponse", "Match", "ReplaceResult",
             "SearchFilesResponse",
             "AsyncImages", "Image", "Images",
+            "AsyncSnapshots", "AsyncVolumes", "Snapshot", "Snapshots", "Volume", "VolumeMount", "Volumes",
         ]
     )  # fmt: skip
     for name in daytona_sdk.__all__:

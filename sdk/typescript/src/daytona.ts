@@ -8,6 +8,7 @@ import { DaytonaConfig, resolveConfig } from './config.js';
 import { DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError } from './errors.js';
 import { HttpClient, timeoutSeconds } from './http.js';
 import { CodeLanguage, CreateWorkspaceParams, WorkspaceData } from './models.js';
+import { Snapshots, Volumes } from './templates.js';
 import { LANGUAGE_LABEL, Workspace } from './workspace.js';
 
 /** The JSON body of `POST /workspace` for `params` (id generated when absent, language label set). */
@@ -28,13 +29,14 @@ export function createBody(params: CreateWorkspaceParams, defaultTarget: string)
   const body: Record<string, unknown> = {
     id,
     name: params.name || id,
-    image: params.image,
+    image: params.image ?? params.snapshot,
     user: params.user ?? params.osUser ?? 'daytona',
     env: params.envVars ?? {},
     labels,
     public: params.public,
     target: params.target ?? defaultTarget,
     autoStopInterval: params.autoStopInterval,
+    volumes: params.volumes,
   };
   if (params.resources) {
     const { cpu, memory, disk, gpu } = params.resources;
@@ -51,6 +53,10 @@ export class Daytona {
   readonly apiKey: string;
   readonly serverUrl: string;
   readonly target: string;
+  /** Snapshots: templates for sandboxes. */
+  readonly snapshot: Snapshots;
+  /** Volumes: persistent storage mounted into sandboxes. */
+  readonly volume: Volumes;
   readonly #http: HttpClient;
 
   constructor(config?: DaytonaConfig) {
@@ -59,6 +65,8 @@ export class Daytona {
     this.serverUrl = resolved.serverUrl;
     this.target = resolved.target;
     this.#http = new HttpClient(this.apiKey, this.serverUrl);
+    this.snapshot = new Snapshots(this.#http);
+    this.volume = new Volumes(this.#http);
   }
 
   /**

@@ -37,6 +37,8 @@ export {
 export { FileSystem } from './filesystem.js';
 export type { DownloadOptions, UploadOptions, UploadSource } from './filesystem.js';
 export { Git } from './git.js';
+export { Snapshots, Volumes } from './templates.js';
+export type { Snapshot, SnapshotSource, Volume, VolumeMount } from './templates.js';
 export type { GitSyncOptions } from './git.js';
 export { LspLanguageId, LspServer } from './lspServer.js';
 export type { CompletionItem, CompletionList, LspLocation, LspServerStatus, LspSymbol, Position, Range } from './lspServer.js';

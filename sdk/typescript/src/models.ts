@@ -2,6 +2,7 @@
  * Parameters and results of the SDK, with the names the Daytona documentation uses.
  * @module
  */
+import type { VolumeMount } from './templates.js';
 
 /** Languages `codeRun` runs (the label `code-toolbox-language` of a sandbox). */
 export enum CodeLanguage {
@@ -52,6 +53,8 @@ export interface CreateWorkspaceParams {
   name?: string;
   /** Docker image (default: the server's default image). */
   image?: string;
+  /** Today's name for `image`: a snapshot to start from. */
+  snapshot?: string;
   /** OS user that runs commands and owns files (default `daytona`). */
   user?: string;
   /** Alias of `user`, as the Python SDK names it. */
@@ -65,6 +68,8 @@ export interface CreateWorkspaceParams {
   timeout?: number;
   /** Minutes idle before the sandbox is stopped; 0 = never (server default 15). */
   autoStopInterval?: number;
+  /** Volumes to mount (see `daytona.volume`). */
+  volumes?: VolumeMount[];
 }
 
 /** Resources of a sandbox as reported by the server ("2" CPUs, "4Gi" memory, "10Gi" disk). */

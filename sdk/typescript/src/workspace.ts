@@ -143,6 +143,22 @@ export class Workspace {
     await this.waitUntilStopped(timeout);
   }
 
+  /**
+   * A new started sandbox with this running sandbox's settings and a copy of its files. The sandbox
+   * keeps running: it is frozen only while a consistent copy is taken (milliseconds).
+   */
+  async fork(name?: string, timeout: number = 600): Promise<Workspace> {
+    const path = `/sandbox/${encodeURIComponent(this.id)}/fork`;
+    const data = await this.#http.request<{ id: string }>('POST', path, { json: name ? { name } : {}, timeout: timeoutSeconds(timeout) });
+    return new Workspace(this.#http, await this.#http.request<WorkspaceData>('GET', `/workspace/${encodeURIComponent(data.id)}`));
+  }
+
+  /** Save this running sandbox's files as your snapshot `name`, to create sandboxes from. */
+  async createSnapshot(name: string, timeout: number = 600): Promise<void> {
+    const path = `/sandbox/${encodeURIComponent(this.id)}/snapshot`;
+    await this.#http.request('POST', path, { json: { name }, timeout: timeoutSeconds(timeout) });
+  }
+
   /** Remove the sandbox and its container. */
   async delete(timeout: number = 60): Promise<void> {
     await this.#http.request('DELETE', this.#path, { query: { force: 'true' }, timeout: timeoutSeconds(timeout) });

@@ -14,6 +14,8 @@ from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, 
 from .._models import CreateWorkspaceParams
 from ._http import AsyncHttp
 from .images import AsyncImages
+from .snapshots import AsyncSnapshots
+from .volumes import AsyncVolumes
 from .workspace import AsyncWorkspace
 
 
@@ -28,6 +30,8 @@ class AsyncDaytona:
         self.target: str = resolved.target
         self._http = AsyncHttp(self.api_key, self.server_url, transport=transport)
         self.images = AsyncImages(self._http)
+        self.snapshot = AsyncSnapshots(self._http)
+        self.volume = AsyncVolumes(self._http)
 
     async def __aenter__(self) -> AsyncDaytona:
         return self

@@ -123,6 +123,21 @@ class AsyncWorkspace:
         self.instance = WorkspaceInfo.from_api(data)
         return self.instance
 
+    async def fork(self, name: str | None = None, timeout: float | None = 600) -> AsyncWorkspace:
+        """A new started sandbox with this running sandbox's settings and a copy of its files.
+
+        The sandbox keeps running; it is frozen only while a consistent copy is taken (milliseconds).
+        """
+        body = {"name": name} if name else {}
+        data = await self._http.request("POST", f"/sandbox/{self.id}/fork", json=body, timeout=timeout_seconds(timeout))
+        return AsyncWorkspace(self._http, await self._http.request("GET", f"/workspace/{data['id']}"))
+
+    async def create_snapshot(self, name: str, timeout: float | None = 600) -> None:
+        """Save this running sandbox's files as your snapshot `name`, to create sandboxes from."""
+        await self._http.request(
+            "POST", f"/sandbox/{self.id}/snapshot", json={"name": name}, timeout=timeout_seconds(timeout)
+        )
+
     async def get_preview_url(self, port: int) -> PreviewLink:
         """URL of `port` inside the sandbox, and the token a private sandbox's preview needs."""
         data = await self._http.request("GET", f"/workspace/{self.id}/ports/{port}/preview-url")

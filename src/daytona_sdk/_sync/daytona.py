@@ -15,6 +15,8 @@ from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, 
 from .._models import CreateWorkspaceParams
 from ._http import SyncHttp
 from .images import Images
+from .snapshots import Snapshots
+from .volumes import Volumes
 from .workspace import Workspace
 
 
@@ -29,6 +31,8 @@ class Daytona:
         self.target: str = resolved.target
         self._http = SyncHttp(self.api_key, self.server_url, transport=transport)
         self.images = Images(self._http)
+        self.snapshot = Snapshots(self._http)
+        self.volume = Volumes(self._http)
 
     def __enter__(self) -> Daytona:
         return self

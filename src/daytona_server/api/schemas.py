@@ -68,6 +68,14 @@ class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
+class SandboxVolume(CamelModel):
+    """A volume to mount into a sandbox (both wire formats; the volume service checks it)."""
+
+    volume_id: str = Field(min_length=1, max_length=64)
+    mount_path: Text = Field(min_length=1, max_length=4096)
+    subpath: Text | None = Field(default=None, max_length=4096)
+
+
 class ProjectDirResponse(CamelModel):
     dir: str | None = None
 

@@ -7,15 +7,9 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..schemas import MAX_MINUTES, CamelModel, EnvVars, Labels, OsUser, SandboxClass, Target, Text
+from ..schemas import MAX_MINUTES, CamelModel, EnvVars, Labels, OsUser, SandboxClass, SandboxVolume, Target, Text
 
 Minutes = Field(default=None, ge=-1, le=MAX_MINUTES)
-
-
-class SandboxVolume(CamelModel):
-    volume_id: str = Field(min_length=1, max_length=64)
-    mount_path: Text = Field(min_length=1, max_length=4096)
-    subpath: Text | None = Field(default=None, max_length=4096)
 
 
 class BuildInfoIn(CamelModel):

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..schemas import MAX_MINUTES, CamelModel, EnvVars, Labels, OsUser, SandboxClass, SandboxId, Target, Text
+from ..schemas import (
+    MAX_MINUTES,
+    CamelModel,
+    EnvVars,
+    Labels,
+    OsUser,
+    SandboxClass,
+    SandboxId,
+    SandboxVolume,
+    Target,
+    Text,
+)
 
 
 class CreateWorkspace(CamelModel):
@@ -23,6 +34,9 @@ class CreateWorkspace(CamelModel):
     disk: int | None = Field(default=None, ge=1, le=2048, description="Disk in GiB")
     auto_stop_interval: int | None = Field(
         default=None, ge=0, le=MAX_MINUTES, description="Minutes idle before auto-stop; 0 = never"
+    )
+    volumes: list[SandboxVolume] | None = Field(
+        default=None, max_length=10, description="Our extension: volumes to mount (see /api/volumes)"
     )
 
 

@@ -42,6 +42,7 @@ def to_request(body: CreateWorkspace) -> SandboxRequest:
         memory=body.memory,
         disk=body.disk,
         auto_stop_interval=body.auto_stop_interval,
+        volumes=[v.model_dump(by_alias=True, exclude_none=True) for v in body.volumes or []],
     )
 
 

@@ -1,0 +1,32 @@
+# Generated from ../_async by scripts/gen_sync_sdk.py: edit the async code, then run `make sdk-sync`.
+"""`daytona.volume`: named persistent storage, mounted into sandboxes with `CreateWorkspaceParams(volumes=…)`."""
+
+from __future__ import annotations
+
+from .._errors import DaytonaNotFoundError
+from .._template_models import Volume
+from ._http import SyncHttp
+
+
+class Volumes:
+    def __init__(self, http: SyncHttp) -> None:
+        self._http = http
+
+    def list(self) -> list[Volume]:
+        return [Volume.from_api(item) for item in self._http.request("GET", "/volumes")]
+
+    def create(self, name: str) -> Volume:
+        return Volume.from_api(self._http.request("POST", "/volumes", json={"name": name}))
+
+    def get(self, name: str, create: bool = False) -> Volume:
+        """Your volume called `name`; with `create=True`, made when there is none."""
+        try:
+            return Volume.from_api(self._http.request("GET", f"/volumes/by-name/{name}"))
+        except DaytonaNotFoundError:
+            if not create:
+                raise
+            return self.create(name)
+
+    def delete(self, volume: Volume | str) -> None:
+        """Delete a volume and its files (by object or id); DaytonaConflictError while a sandbox mounts it."""
+        self._http.request("DELETE", f"/volumes/{volume.id if isinstance(volume, Volume) else volume}")
