@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -88,6 +89,9 @@ def create_body(params: CreateWorkspaceParams, default_target: str) -> dict[str,
         "autoStopInterval": params.auto_stop_interval,
         "class": params.class_name,
         "volumes": [mount.to_api() for mount in params.volumes] if params.volumes else None,
+        "networkBlockAll": params.network_block_all,
+        "networkAllowList": joined(params.network_allow_list),
+        "domainAllowList": joined(params.domain_allow_list),
     }
     body["name"] = body["name"] or body["id"]
     if params.resources:
@@ -98,6 +102,11 @@ def create_body(params: CreateWorkspaceParams, default_target: str) -> dict[str,
             gpu=params.resources.gpu,
         )
     return {k: v for k, v in body.items() if v is not None}
+
+
+def joined(items: str | Sequence[str] | None) -> str | None:
+    """An allow list as the wire takes it: one comma-separated string."""
+    return items if items is None or isinstance(items, str) else ",".join(items)
 
 
 def check_create_params(params: CreateWorkspaceParams, timeout: float | None) -> None:

@@ -82,6 +82,32 @@ class CreateWorkspaceParams(BaseModel):
         default=None, description="Resource preset; explicit resources win over it"
     )
     volumes: list[VolumeMount] | None = None
+    network_block_all: bool | None = Field(default=None, description="No network at all (only loopback)")
+    network_allow_list: str | list[str] | None = Field(
+        default=None, description="IPv4 CIDRs, the only addresses the sandbox may reach (at most 10)"
+    )
+    domain_allow_list: str | list[str] | None = Field(
+        default=None, description="Domains (*.example.com for all subdomains), the only ones reachable (HTTP/TLS)"
+    )
+
+
+@dataclass
+class NetworkInfo:
+    """A sandbox's egress policy, and (on `info()`) how many connections it was refused."""
+
+    block_all: bool
+    allow_list: str | None = None
+    domain_allow_list: str | None = None
+    refused: int | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> NetworkInfo:
+        return cls(
+            block_all=bool(data.get("blockAll", True)),
+            allow_list=data.get("allowList"),
+            domain_allow_list=data.get("domainAllowList"),
+            refused=data.get("refused"),
+        )
 
 
 @dataclass
@@ -118,6 +144,7 @@ class WorkspaceInfo:
     provider_metadata: str | None
     auto_archive_interval: int = 0
     progress: str | None = None
+    network: NetworkInfo | None = None
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> WorkspaceInfo:
@@ -156,6 +183,7 @@ class WorkspaceInfo:
             provider_metadata=info.get("providerMetadata"),
             auto_archive_interval=int(metadata.get("autoArchiveInterval") or 0),
             progress=metadata.get("progress"),
+            network=NetworkInfo.from_api(metadata["network"]) if "network" in metadata else None,
         )
 
     @property

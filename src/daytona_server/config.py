@@ -23,6 +23,13 @@ def _env_int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name) or default
+    if raw not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "daytona"
@@ -39,8 +46,14 @@ class Settings:
     bootstrap_api_key: str | None = None
     bootstrap_admin_password: str | None = None
     default_image: str = DEFAULT_IMAGE
-    # Docker network for sandboxes: "auto" uses "bridge" when the engine has it, else "none".
-    sandbox_network: str = "auto"
+    # Sandbox networking (daytona_server.network): "on" (a bridge of the server's own, with egress
+    # policies) or "off" (only loopback, for every sandbox).
+    network: str = "on"
+    network_subnet: str = "auto"  # the bridge's IPv4 subnet; "auto": a free /20 of 172.29.0.0/16
+    network_allow_private: bool = False  # may sandboxes reach RFC 1918, 100.64/10 and other private ranges?
+    network_default: str = "open"  # a sandbox created without a policy: "open" (public internet) or "blocked"
+    network_dns: str = "system"  # the sandboxes' upstream resolvers: "system", "none", or addr[:port],...
+    network_hosts: str = ""  # names the sandboxes' DNS answers itself: "name=address,..."
     sandbox_pids_limit: int = 4096
     default_cpu: int = 1
     default_memory_gb: int = 2
@@ -68,7 +81,12 @@ class Settings:
         settings.bootstrap_api_key = env("DAYTONA_BOOTSTRAP_API_KEY") or None
         settings.bootstrap_admin_password = env("DAYTONA_BOOTSTRAP_ADMIN_PASSWORD") or None
         settings.default_image = env("DAYTONA_DEFAULT_IMAGE", settings.default_image)
-        settings.sandbox_network = env("DAYTONA_SANDBOX_NETWORK", settings.sandbox_network)
+        settings.network = _env_choice("DAYTONA_NETWORK", settings.network, ("on", "off"))
+        settings.network_subnet = env("DAYTONA_NETWORK_SUBNET", settings.network_subnet)
+        settings.network_allow_private = env("DAYTONA_NETWORK_ALLOW_PRIVATE", "0") in ("1", "true", "yes")
+        settings.network_default = _env_choice("DAYTONA_NETWORK_DEFAULT", settings.network_default, ("open", "blocked"))
+        settings.network_dns = env("DAYTONA_NETWORK_DNS", settings.network_dns)
+        settings.network_hosts = env("DAYTONA_NETWORK_HOSTS", settings.network_hosts)
         settings.sandbox_pids_limit = _env_int("DAYTONA_SANDBOX_PIDS_LIMIT", settings.sandbox_pids_limit)
         settings.default_auto_stop_minutes = _env_int(
             "DAYTONA_DEFAULT_AUTO_STOP_INTERVAL", settings.default_auto_stop_minutes

@@ -54,7 +54,6 @@ def run_server(settings: Settings) -> None:
         runtime = DockerRuntime(
             settings.server_id,
             settings.run_dir,
-            network=settings.sandbox_network,
             pids_limit=settings.sandbox_pids_limit,
             volume_mounts_dir=settings.data_dir / "volume-mounts",
         )
@@ -68,7 +67,7 @@ def run_server(settings: Settings) -> None:
     url = f"http://{settings.host}:{settings.port}"
     _say(f"Daytona server: {url}/api   (OpenAPI: {url}/api/openapi.json, docs: {url}/api/docs)")
     _say(f"Dashboard: {url}/")
-    _say(f"Data directory: {settings.data_dir}   sandbox network: {runtime.network}")
+    _say(f"Data directory: {settings.data_dir}")
     if enforced:
         _say(f"Disk sizes: enforced ({reason})")
     else:

@@ -60,6 +60,7 @@ class RunningServer:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    env: dict[str, str] | None = None  # what start_server was given, to start it again the same way
 
     def config(self, api_key: str | None = None) -> DaytonaConfig:
         return DaytonaConfig(api_key=api_key or self.api_key, server_url=self.url, target="us")
@@ -73,10 +74,11 @@ def start_server(
 ) -> RunningServer:
     port = port or free_port()
     log_path = data_dir.parent / f"server-{port}.log"
+    extra = env
     env = {
         **os.environ,
         "DAYTONA_BOOTSTRAP_API_KEY": api_key,
-        "DAYTONA_SANDBOX_NETWORK": "none",
+        "DAYTONA_NETWORK": "off",  # test sandboxes have no network, unless a test gives them its own
         **(env or {}),
     }
     with log_path.open("ab") as log:
@@ -86,7 +88,7 @@ def start_server(
             stderr=subprocess.STDOUT,
             env=env,
         )
-    server = RunningServer(f"http://127.0.0.1:{port}/api", api_key, data_dir, port, process, log_path)
+    server = RunningServer(f"http://127.0.0.1:{port}/api", api_key, data_dir, port, process, log_path, extra)
     deadline = time.monotonic() + 600  # the first start may build the default image
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -12,6 +12,7 @@ class StubImages:
     """Implements daytona_server.images.service.ImageEngine; `calls` shows what touched the engine."""
 
     def __init__(self) -> None:
+        self.build_network = "none"
         self.tags: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str]] = []
         self.size = 0.5  # GB of every image built or loaded

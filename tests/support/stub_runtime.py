@@ -26,6 +26,7 @@ class StubRuntime:
         self.containers: dict[str, bool] = {}
         self.specs: dict[str, SandboxSpec] = {}  # what each container was made from (its mounts...)
         self.images = StubImages()
+        self.networks = None  # sandboxes here have no network
 
     def image_exists(self, image: str) -> bool:
         return self.images.exists(image)

@@ -60,7 +60,7 @@ class FakeEngine:
 
 
 def runtime(engine: FakeEngine, tmp_path: Path) -> DockerRuntime:
-    return DockerRuntime("unit", tmp_path, network="none", client=engine)  # type: ignore[arg-type]
+    return DockerRuntime("unit", tmp_path, client=engine)  # type: ignore[arg-type]
 
 
 def test_btrfs_enforces_image_size_plus_disk(tmp_path: Path) -> None:

@@ -83,6 +83,7 @@ def test_public_names_are_pinned() -> None:
             "SearchFilesResponse",
             "AsyncImages", "Image", "Images",
             "AsyncSnapshots", "AsyncVolumes", "Snapshot", "Snapshots", "Volume", "VolumeMount", "Volumes",
+            "NetworkInfo",
         ]
     )  # fmt: skip
     for name in daytona_sdk.__all__:

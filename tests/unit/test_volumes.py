@@ -434,7 +434,7 @@ class FakeDocker:
 @as_root
 def test_docker_gets_the_staging_path_and_remove_releases_it(tmp_path: Path) -> None:
     engine = FakeDocker()
-    runtime = DockerRuntime("unit", tmp_path / "run", network="none", client=engine)  # type: ignore[arg-type]
+    runtime = DockerRuntime("unit", tmp_path / "run", client=engine)  # type: ignore[arg-type]
     volume = tmp_path / "volume"
     volume.mkdir()
     spec = SandboxSpec(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from .._base import language_of, timeout_seconds
+from .._base import joined, language_of, timeout_seconds
 from .._errors import DaytonaError, DaytonaTimeoutError
 from .._lsp_models import LspLanguageId
-from .._models import PreviewLink, WorkspaceInfo, WorkspaceResources, WorkspaceState
+from .._models import NetworkInfo, PreviewLink, WorkspaceInfo, WorkspaceResources, WorkspaceState
 from ._http import AsyncHttp
 from .filesystem import AsyncFileSystem
 from .git import AsyncGit
@@ -122,6 +123,31 @@ class AsyncWorkspace:
         )
         self.instance = WorkspaceInfo.from_api(data)
         return self.instance
+
+    async def update_network_settings(
+        self,
+        block_all: bool | None = None,
+        allow_list: str | Sequence[str] | None = None,
+        domain_allow_list: str | Sequence[str] | None = None,
+    ) -> NetworkInfo:
+        """Change the egress policy, at once and without a restart, even while the sandbox runs.
+
+        `block_all=True` leaves only loopback; `block_all=False` alone restores the public internet and
+        clears the lists; a list given replaces that list, the other keeps its value.
+        """
+        if block_all is None and allow_list is None and domain_allow_list is None:
+            raise DaytonaError("give at least one of block_all, allow_list or domain_allow_list")
+        body = {
+            "networkBlockAll": block_all,
+            "networkAllowList": joined(allow_list),
+            "domainAllowList": joined(domain_allow_list),
+        }
+        data = await self._http.request(
+            "POST", f"/workspace/{self.id}/network-settings", json={k: v for k, v in body.items() if v is not None}
+        )
+        self.instance = WorkspaceInfo.from_api(data)
+        assert self.instance.network is not None
+        return self.instance.network
 
     async def fork(self, name: str | None = None, timeout: float | None = 600) -> AsyncWorkspace:
         """A new started sandbox with this running sandbox's settings and a copy of its files.

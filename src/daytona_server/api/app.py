@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from ..db.session import Database, migrate
 from ..images.service import ImageService
 from ..lifecycle.policies import LifecycleLoop, reconcile
 from ..lifecycle.service import SandboxService
+from ..network.manager import SandboxNetworks
 from ..runner.agent_client import AgentPool, agent_busy
 from ..runner.base import Runtime
 from ..storage import open_store
@@ -28,7 +30,7 @@ from .current import snapshots as current_snapshots
 from .current import toolbox_routes as current_toolbox
 from .current import volumes as current_volumes
 from .deps import ServerState
-from .schemas import DiskQuota, Health
+from .schemas import DiskQuota, Health, NetworkHealth
 from .toolbox import toolbox_router
 from .v014 import toolbox_routes as v014_toolbox
 
@@ -42,7 +44,10 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     image_service = ImageService(db, runtime.images, settings.default_image)
     image_service.ensure_default(ADMIN_ID)
     volumes = VolumeService(db, LocalVolumeStore(settings.data_dir / "volumes"))
-    sandboxes = SandboxService(settings, db, runtime, open_store(settings.archive_store_url), image_service, volumes)
+    networks = SandboxNetworks(settings, db, runtime.networks)
+    sandboxes = SandboxService(
+        settings, db, runtime, open_store(settings.archive_store_url), image_service, volumes, networks
+    )
     state = ServerState(
         settings=settings,
         db=db,
@@ -60,10 +65,15 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        status = await run_in_threadpool(networks.start)
+        if status.enabled:
+            runtime.images.build_network = networks.network_name  # builds get the default policy
+        print(f"Sandbox network: {'on' if status.enabled else 'off'} ({status.reason})", file=sys.stderr, flush=True)
         await run_in_threadpool(reconcile, sandboxes)
         loop.start()
         yield
         loop.stop()
+        networks.close()
         sandboxes.close()
         await state.agents.close()
         db.engine.dispose()
@@ -85,7 +95,13 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     @api.get("/health", response_model=Health, tags=["health"], summary="Liveness; needs no API key")
     async def health() -> Health:
         enforced, reason = await run_in_threadpool(runtime.disk_quota)
-        return Health(status="ok", version=__version__, diskQuota=DiskQuota(enforced=enforced, reason=reason))
+        net = networks.status
+        return Health(
+            status="ok",
+            version=__version__,
+            diskQuota=DiskQuota(enforced=enforced, reason=reason),
+            network=NetworkHealth(enabled=net.enabled, reason=net.reason, subnet=net.subnet),
+        )
 
     api.include_router(v014.router)
     api.include_router(toolbox_router(v014_toolbox.ROUTES))

@@ -118,10 +118,19 @@ class DiskQuota(BaseModel):
     reason: str
 
 
+class NetworkHealth(BaseModel):
+    """Whether sandboxes get a network (with enforced egress policies) on this server, and why (or why not)."""
+
+    enabled: bool
+    reason: str
+    subnet: str | None = None
+
+
 class Health(BaseModel):
     status: str
     version: str
     diskQuota: DiskQuota
+    network: NetworkHealth
 
 
 def parse_labels(raw: str | None) -> dict[str, str] | None:

@@ -96,6 +96,13 @@ class Sandbox(Base):
     # Minutes after a stop before it is deleted; negative = never, 0 = at once.
     auto_delete_interval: Mapped[int] = mapped_column(Integer, default=-1)
     parent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the sandbox it was forked from
+    # Egress (daytona_server.network): policy, static address on the bridge, refused connections counted.
+    network_block_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    network_allow_list: Mapped[str | None] = mapped_column(Text, nullable=True)  # comma-separated CIDRs
+    domain_allow_list: Mapped[str | None] = mapped_column(Text, nullable=True)  # comma-separated domains
+    network_ip: Mapped[str | None] = mapped_column(String(15), nullable=True, unique=True, index=True)
+    network_refused: Mapped[int] = mapped_column(BigInteger, default=0)
+    network_refused_seen: Mapped[int] = mapped_column(BigInteger, default=0)  # the firewall's count at the last fold
 
 
 class Image(Base):

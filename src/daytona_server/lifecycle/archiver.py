@@ -20,13 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from ..db.models import Sandbox, utcnow
 from ..db.session import Database
 from ..runner import changes
-from ..runner.base import Runtime
+from ..runner.base import Runtime, SandboxSpec
 from ..storage import ObjectStore
-from ..volumes.store import VolumeStore
-from .specs import spec_of
 from .states import State
 
 log = logging.getLogger("daytona.archive")
@@ -57,9 +57,9 @@ class Archiver:
         update: Updater,
         lock: Callable[[str], threading.RLock],
         scratch_dir: Path,
-        volumes: VolumeStore | None = None,
+        spec: Callable[[Sandbox, Session], SandboxSpec],
     ) -> None:
-        self.volumes = volumes
+        self.spec = spec  # how the sandbox's container is made again (SandboxService.spec)
         self.db = db
         self.runtime = runtime
         self.store = store
@@ -159,7 +159,7 @@ class Archiver:
                 sandbox.archive_key,
                 sandbox.archive_sha256,
                 sandbox.archive_size,
-                spec_of(sandbox, session, self.volumes),
+                self.spec(sandbox, session),
             )
         if not key or not expected:
             raise RuntimeError("restore failed: the sandbox has no archive")

@@ -60,6 +60,11 @@ def reconcile(service: SandboxService) -> None:
                 new = State.STOPPED
         except RuntimeFailure as exc:
             new, reason = State.ERROR, f"reconcile failed: {exc}"
+        if status.exists:
+            try:  # a policy change the server could not finish before it went down
+                service.networks.place(sandbox)
+            except RuntimeFailure as exc:
+                log.error("reconcile: sandbox %s: network: %s", sandbox.id, exc)
         if new is not None and (new != state or sandbox.progress):
             log.info("reconcile: sandbox %s %s -> %s", sandbox.id, state.value, new.value)
             fields: dict[str, object] = {"state": new, "progress": None}
@@ -99,6 +104,10 @@ class LifecycleLoop:
 
     def tick(self, now: datetime | None = None) -> None:
         now = now or utcnow()
+        try:
+            self.service.networks.fold()
+        except Exception:
+            log.exception("network audit")
         with self.service.db.session() as session:
             sandboxes = list(session.scalars(select(Sandbox).where(Sandbox.state.in_([State.STARTED, State.STOPPED]))))
         for sandbox in sandboxes:

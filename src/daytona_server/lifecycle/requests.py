@@ -37,3 +37,7 @@ class SandboxRequest:
     dockerfile: str | None = None
     volumes: list[dict[str, str]] = field(default_factory=list)
     unique_name: bool = False
+    # Egress policy as today's wire names it (daytona_server.network.policy); all None: the server's default.
+    network_block_all: bool | None = None
+    network_allow_list: str | None = None
+    domain_allow_list: str | None = None

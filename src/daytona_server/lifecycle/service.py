@@ -28,6 +28,9 @@ from ..errors import ApiError, BadRequest, Conflict, Internal, NotFound
 from ..images.declarative import BuildLogs, DeclarativeBuilder, recipe_name
 from ..images.naming import normalize_name
 from ..images.service import ImageService
+from ..network import policy as network_policy
+from ..network.firewall import FirewallError
+from ..network.manager import SandboxNetworks
 from ..runner.base import ImageNotFound, Runtime, RuntimeFailure, SandboxSpec
 from ..storage import ObjectStore
 from ..volumes.service import VolumeService
@@ -57,6 +60,7 @@ class SandboxService:
         store: ObjectStore,
         images: ImageService,
         volumes: VolumeService | None = None,
+        networks: SandboxNetworks | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -67,11 +71,10 @@ class SandboxService:
         self.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lifecycle-job")
         self.activity = Activity()
         self.volumes = volumes
-        volume_store = volumes.store if volumes is not None else None
-        self.archiver = Archiver(db, runtime, store, self.update, self.lock, settings.data_dir / "tmp", volume_store)
+        self.archiver = Archiver(db, runtime, store, self.update, self.lock, settings.data_dir / "tmp", self.spec)
         self.builder = DeclarativeBuilder(images, BuildLogs(settings.data_dir / "build-logs"))
-        # Sandboxes on no network at all (issue 14 brings networks and per-sandbox policies).
-        self.offline = getattr(runtime, "network", "none") == "none"
+        self.networks = networks or SandboxNetworks(settings, db, None)
+        self._addresses = threading.Lock()  # one static address per sandbox, handed out one at a time
 
     def lock(self, sandbox_id: str) -> threading.RLock:
         return self._locks[sandbox_id]
@@ -172,6 +175,7 @@ class SandboxService:
         else:
             cpu, memory, disk = settings.default_cpu, settings.default_memory_gb, settings.default_disk_gb
         gpu = request.gpu or 0
+        network = self.networks.check(request.network_block_all, request.network_allow_list, request.domain_allow_list)
         if gpu and not self.runtime.supports_gpu():
             raise BadRequest(f"gpu={gpu} requested, but this runner has no GPU runtime (nvidia) configured")
         image, ref = settings.default_image, None
@@ -221,21 +225,38 @@ class SandboxService:
             auto_delete_interval=request.auto_delete_interval if request.auto_delete_interval is not None else -1,
             state=State.PENDING_BUILD if request.dockerfile is not None else State.CREATING,
             parent_id=parent_id,
+            network_block_all=network.block_all,
+            network_allow_list=network.allow_list,
+            domain_allow_list=network.domain_list,
         )
-        with self.lock(f"user:{user.id}"), self.db.session() as session:
+        with self.lock(f"user:{user.id}"), self._addresses, self.db.session() as session:
             if session.get(Sandbox, sandbox_id) is not None:
                 raise Conflict(f"sandbox {sandbox_id} already exists: choose another id or delete it first")
             if request.unique_name and request.name and self._named(session, user, request.name) is not None:
                 raise Conflict(f"you already have a sandbox named {request.name}: choose another name or delete it")
             sandbox.volumes = self.mounts(session, user, request.volumes)
             quotas.check(session, user, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=True, gpu=gpu)
+            sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session))
             session.add(sandbox)
             session.commit()
-            return sandbox
+        self._sync_network()  # its rules are in place before its container exists
+        return sandbox
+
+    @staticmethod
+    def _addresses_in_use(session: Session) -> set[str]:
+        return set(session.scalars(select(Sandbox.network_ip).where(Sandbox.network_ip.is_not(None))))
+
+    def _sync_network(self) -> None:
+        try:
+            self.networks.sync()
+        except FirewallError as exc:
+            raise Internal(f"the sandbox firewall could not be updated: {exc}") from None
 
     def spec(self, sandbox: Sandbox, session: Session) -> SandboxSpec:
-        """How to make the container of `sandbox` on this runner, its volumes included."""
-        return spec_of(sandbox, session, self.volumes.store if self.volumes is not None else None)
+        """How to make the container of `sandbox` on this runner, its volumes and network included."""
+        spec = spec_of(sandbox, session, self.volumes.store if self.volumes is not None else None)
+        spec.network, spec.dns = self.networks.attachment(sandbox), self.networks.dns
+        return spec
 
     def mounts(self, session: Session, user: User, requested: Mounts) -> Mounts:
         """The volumes a create asks for, checked."""
@@ -399,6 +420,8 @@ class SandboxService:
             session.delete(sandbox)
             session.commit()
             sandbox.state = State.DESTROYED
+        if sandbox.network_ip is not None:
+            self._sync_network()
         if archive_key:
             try:
                 self.store.delete(archive_key)
@@ -437,6 +460,42 @@ class SandboxService:
 
     def set_public(self, user: User, sandbox_id: str, public: bool) -> Sandbox:
         return self.set_fields(user, sandbox_id, public=public)
+
+    def set_network(
+        self,
+        user: User,
+        sandbox_id: str,
+        block_all: bool | None,
+        allow_list: str | None,
+        domain_list: str | None,
+    ) -> Sandbox:
+        """Change the egress policy, in effect at once on a running sandbox (no restart)."""
+        if block_all is None and allow_list is None and domain_list is None:
+            raise BadRequest("give at least one of networkBlockAll, networkAllowList or domainAllowList")
+        with self.lock(sandbox_id), self._addresses, self.db.session() as session:
+            sandbox = self.find(session, user, sandbox_id)
+            if sandbox.state in (State.DESTROYING, State.DESTROYED):
+                raise Conflict(f"sandbox {sandbox_id} is {sandbox.state}")
+            current = network_policy.from_row(
+                sandbox.network_block_all or sandbox.network_ip is None,
+                sandbox.network_allow_list,
+                sandbox.domain_allow_list,
+            )
+            wanted = self.networks.check(block_all, allow_list, domain_list, current)
+            if sandbox.network_ip is None and not wanted.block_all:  # made before it had a network
+                sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session))
+            sandbox.network_block_all = wanted.block_all
+            sandbox.network_allow_list, sandbox.domain_allow_list = wanted.allow_list, wanted.domain_list
+            session.commit()
+            try:
+                self.networks.apply(sandbox)
+            except (RuntimeFailure, FirewallError) as exc:
+                raise Internal(f"the network policy of sandbox {sandbox_id} is stored but not applied: {exc}") from None
+            return sandbox
+
+    def network_refused(self, sandbox: Sandbox) -> int:
+        """Connections the sandbox tried and was refused, for its info."""
+        return self.networks.refused(sandbox)
 
     def close(self) -> None:
         self.jobs.shutdown(wait=False, cancel_futures=True)

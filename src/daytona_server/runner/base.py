@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    from .networks import BridgeNetworks
 
 
 class RuntimeFailure(Exception):
@@ -31,6 +34,14 @@ class VolumeMount:
     read_only: bool = False
 
 
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """How a container joins the server's bridge: at its static address."""
+
+    network: str
+    ip: str
+
+
 @dataclass
 class SandboxSpec:
     """What a sandbox's container is made from."""
@@ -45,6 +56,8 @@ class SandboxSpec:
     gpu: int = 0
     entrypoint: str | None = None  # run by the agent in the background at every start
     mounts: list[VolumeMount] = field(default_factory=list)
+    network: NetworkAttachment | None = None  # None: loopback only
+    dns: str | None = None  # the resolver to configure (the bridge's gateway), even while off the bridge
 
 
 @dataclass
@@ -66,6 +79,8 @@ class ImageEngine(Protocol):
     def load(self, tarball: BinaryIO) -> list[str]: ...
     def tag(self, source: str, target: str) -> None: ...
     def remove(self, name: str) -> None: ...
+
+    build_network: str  # the network that image builds run on ("none": offline)
 
 
 class Runtime(Protocol):
@@ -125,6 +140,11 @@ class Runtime(Protocol):
         ...
 
     def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None: ...
+
+    @property
+    def networks(self) -> BridgeNetworks | None:
+        """The engine's bridge networks, where sandboxes can have a network; None where they cannot."""
+        ...
 
     def supports_gpu(self) -> bool: ...
 

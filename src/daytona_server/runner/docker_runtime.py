@@ -24,6 +24,7 @@ from ..volumes import binds
 from . import agent_socket, btrfs, capture, changes, treediff
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 from .images import ImageTools
+from .networks import BridgeNetworks
 
 LABEL_MANAGED = "io.daytona.managed"
 LABEL_SERVER = "io.daytona.server"
@@ -36,6 +37,9 @@ SOCKET_NAME = "agent.sock"
 # Start-up of the agent as PID 1: put its package on sys.path without touching PYTHONPATH, which
 # would leak into every process the user runs.
 AGENT_BOOT = f"import sys; sys.path.insert(0, {AGENT_MOUNT!r}); from daytona_agent.__main__ import main; main()"
+# The interpreter the agent runs on: python3 on the image's PATH, or the absolute path this label of
+# the image names (the default image's python3 is a virtual environment the sandbox user may change).
+LABEL_AGENT_PYTHON = "io.daytona.agent-python"
 
 # What an ordinary Debian userland needs (package installs, su to the sandbox user, binding low
 # ports inside the sandbox); everything else Docker grants by default is dropped.
@@ -62,12 +66,16 @@ def _agent_health(path: Path, timeout: float = 1.0) -> bool:
         return False
 
 
+def agent_entrypoint(image: Image) -> list[str]:
+    python = (image.labels or {}).get(LABEL_AGENT_PYTHON, "")
+    return [python if python.startswith("/") else "python3", "-I", "-B", "-c", AGENT_BOOT]
+
+
 class DockerRuntime:
     def __init__(
         self,
         server_id: str,
         run_dir: Path,
-        network: str = "auto",
         pids_limit: int = 4096,
         client: docker.DockerClient | None = None,
         volume_mounts_dir: Path | None = None,
@@ -84,8 +92,9 @@ class DockerRuntime:
             raise RuntimeFailure(
                 f"cannot reach the Docker engine ({exc}); start it (e.g. `make docker`) or set DOCKER_HOST"
             ) from None
-        self.network = self._pick_network(network)
-        self.images = ImageTools(self.client, self.network)
+        # Image builds run offline until the server's bridge is up (SandboxNetworks sets build_network).
+        self.images = ImageTools(self.client, "none")
+        self.networks = BridgeNetworks(self.client, self.container_name)
         self.agent_source = Path(daytona_agent.__file__).resolve().parent
         info = self.client.info()
         self.driver = str(info.get("Driver") or "")
@@ -134,15 +143,6 @@ class DockerRuntime:
         if self.driver == "btrfs" and self.btrfs_quota != "squota":
             size += int(image.attrs.get("Size") or 0)
         return f"{math.ceil(size / 1024**2)}M"
-
-    def _pick_network(self, network: str) -> str:
-        if network != "auto":
-            return network
-        try:
-            self.client.networks.get("bridge")
-            return "bridge"
-        except docker.errors.NotFound:
-            return "none"
 
     # -- naming ---------------------------------------------------------------------------------
 
@@ -212,6 +212,7 @@ class DockerRuntime:
             kwargs["device_requests"] = [DeviceRequest(count=spec.gpu, capabilities=[["gpu"]])]
         if self.disk_quota()[0]:
             kwargs["storage_opt"] = {"size": self._storage_size(image, spec.disk_gb)}
+        kwargs["entrypoint"] = agent_entrypoint(image)
         try:
             return self._create(spec, socket_dir, kwargs)
         except docker.errors.APIError as exc:
@@ -232,11 +233,21 @@ class DockerRuntime:
     def _create_container(
         self, spec: SandboxSpec, socket_dir: Path, labels: dict[str, str], kwargs: dict[str, Any]
     ) -> str:
+        if spec.network is None:
+            kwargs["network_mode"] = "none"
+        else:
+            kwargs["network"] = spec.network.network
+            kwargs["networking_config"] = {
+                spec.network.network: self.client.api.create_endpoint_config(ipv4_address=spec.network.ip)
+            }
+        # The gateway is the sandboxes' DNS server (daytona_server.network.dns) whenever it is on the
+        # bridge, now or later; IPv6 is off inside: the firewall gives sandboxes IPv4 egress only.
+        kwargs["dns"] = [spec.dns] if spec.dns else None
+        kwargs["sysctls"] = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
         container = self.client.containers.create(
             image=spec.image,
             name=self.container_name(spec.sandbox_id),
             hostname=spec.sandbox_id[:63],
-            entrypoint=["python3", "-I", "-B", "-c", AGENT_BOOT],
             command=[
                 "--socket",
                 f"{SOCKET_MOUNT}/{SOCKET_NAME}",
@@ -258,7 +269,6 @@ class DockerRuntime:
             nano_cpus=int(spec.cpu * 1e9),
             mem_limit=f"{spec.memory_gb}g",
             memswap_limit=f"{spec.memory_gb}g",
-            network_mode=self.network,
             init=False,
             detach=True,
             **kwargs,

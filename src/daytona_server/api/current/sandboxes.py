@@ -34,6 +34,7 @@ from .schemas import (
     SandboxLabels,
     SandboxVolume,
     SignedPortPreviewUrl,
+    UpdateNetworkSettings,
     Url,
 )
 
@@ -51,7 +52,7 @@ def toolbox_proxy_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/api/toolbox"
 
 
-def to_request(body: CreateSandbox, offline: bool) -> SandboxRequest:
+def to_request(body: CreateSandbox) -> SandboxRequest:
     """The service's request for a `POST /sandbox` body; refuses what this server cannot honour."""
     if body.build_info is not None and body.snapshot:
         raise BadRequest("give either snapshot or buildInfo (a declarative image), not both")
@@ -62,11 +63,6 @@ def to_request(body: CreateSandbox, offline: bool) -> SandboxRequest:
         )
     if body.build_info is not None and not body.build_info.dockerfile_content:
         raise BadRequest("buildInfo needs dockerfileContent")
-    if body.network_allow_list or body.domain_allow_list or (body.network_block_all is False and offline):
-        raise BadRequest(
-            "this server runs sandboxes without a network: networkAllowList and domainAllowList cannot"
-            " apply (omit them)"
-        )
     if body.auto_pause_interval or body.ttl_minutes:
         raise BadRequest(
             "autoPauseInterval and ttlMinutes are not supported by this server: use autoStopInterval"
@@ -91,10 +87,14 @@ def to_request(body: CreateSandbox, offline: bool) -> SandboxRequest:
         dockerfile=body.build_info.dockerfile_content if body.build_info else None,
         volumes=[v.model_dump(by_alias=True, exclude_none=True) for v in body.volumes or []],
         unique_name=True,
+        network_block_all=body.network_block_all,
+        network_allow_list=body.network_allow_list,
+        domain_allow_list=body.domain_allow_list,
     )
 
 
-def to_dto(sandbox: Sandbox, proxy_url: str, offline: bool, dockerfile: str | None = None) -> SandboxDto:
+def to_dto(sandbox: Sandbox, proxy_url: str, dockerfile: str | None = None, refused: int | None = None) -> SandboxDto:
+    """The wire shape of a row; `refused` (connections refused, our extension) only for a single sandbox's read."""
     created, updated = sandbox.created_at.isoformat(), sandbox.updated_at.isoformat()
     return SandboxDto(
         id=sandbox.id,
@@ -105,7 +105,10 @@ def to_dto(sandbox: Sandbox, proxy_url: str, offline: bool, dockerfile: str | No
         env=sandbox.env,
         labels=sandbox.labels,
         public=sandbox.public,
-        network_block_all=offline,
+        network_block_all=sandbox.network_block_all or sandbox.network_ip is None,
+        network_allow_list=sandbox.network_allow_list,
+        domain_allow_list=sandbox.domain_allow_list,
+        network_refused_count=refused,
         kvm=False,
         target=sandbox.target,
         cpu=sandbox.cpu,
@@ -134,14 +137,13 @@ def to_dto(sandbox: Sandbox, proxy_url: str, offline: bool, dockerfile: str | No
 
 
 class Mapper:
-    """Maps rows for one request: knows the caller's toolbox URL and whether sandboxes are offline."""
+    """Maps rows for one request: knows the caller's toolbox URL."""
 
     def __init__(self, request: Request, state: ServerState) -> None:
         self.proxy_url = toolbox_proxy_url(request)
-        self.offline = state.sandboxes.offline
 
     def __call__(self, sandbox: Sandbox) -> SandboxDto:
-        return to_dto(sandbox, self.proxy_url, self.offline)
+        return to_dto(sandbox, self.proxy_url)
 
 
 def _cursor(raw: str | None) -> int:
@@ -158,7 +160,7 @@ async def _resolve(state: ServerState, user: CurrentUser, id_or_name: str) -> Sa
 
 @router.post("", response_model=SandboxDto, response_model_by_alias=True, summary="Create a sandbox")
 async def create_sandbox(body: CreateSandbox, request: Request, user: CurrentUser, state: State) -> SandboxDto:
-    sandbox = await run_in_threadpool(state.sandboxes.create, user, to_request(body, state.sandboxes.offline))
+    sandbox = await run_in_threadpool(state.sandboxes.create, user, to_request(body))
     return Mapper(request, state)(sandbox)
 
 
@@ -191,8 +193,8 @@ async def list_sandboxes(
 async def get_sandbox(sandbox_id_or_name: str, request: Request, user: CurrentUser, state: State) -> SandboxDto:
     sandbox = await _resolve(state, user, sandbox_id_or_name)
     dockerfile = await run_in_threadpool(state.images.dockerfile_of, sandbox.image_ref) if sandbox.image_ref else None
-    mapper = Mapper(request, state)
-    return to_dto(sandbox, mapper.proxy_url, mapper.offline, dockerfile)
+    refused = await run_in_threadpool(state.sandboxes.network_refused, sandbox)
+    return to_dto(sandbox, toolbox_proxy_url(request), dockerfile, refused)
 
 
 @router.delete("/{sandbox_id_or_name}", response_model=SandboxDto, response_model_by_alias=True)
@@ -256,6 +258,27 @@ async def stop_sandbox(
 async def archive_sandbox(sandbox_id_or_name: str, request: Request, user: CurrentUser, state: State) -> SandboxDto:
     sandbox = await _resolve(state, user, sandbox_id_or_name)
     return Mapper(request, state)(await run_in_threadpool(state.sandboxes.archive, user, sandbox.id))
+
+
+@router.post(
+    "/{sandbox_id_or_name}/network-settings",
+    response_model=SandboxDto,
+    response_model_by_alias=True,
+    summary="Change the sandbox's egress policy; a running sandbox gets it at once, without a restart",
+)
+async def update_network_settings(
+    sandbox_id_or_name: str, body: UpdateNetworkSettings, request: Request, user: CurrentUser, state: State
+) -> SandboxDto:
+    sandbox = await _resolve(state, user, sandbox_id_or_name)
+    sandbox = await run_in_threadpool(
+        state.sandboxes.set_network,
+        user,
+        sandbox.id,
+        body.network_block_all,
+        body.network_allow_list,
+        body.domain_allow_list,
+    )
+    return Mapper(request, state)(sandbox)
 
 
 @router.put("/{sandbox_id_or_name}/labels", response_model=SandboxLabels, response_model_by_alias=True)

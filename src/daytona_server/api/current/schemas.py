@@ -88,6 +88,11 @@ class SandboxDto(CamelModel):
     runner_id: str | None = None
     toolbox_proxy_url: str
     progress: str | None = Field(default=None, description="A long operation's progress (our extension)")
+    network_refused_count: int | None = Field(
+        default=None,
+        description="Connections the sandbox tried and was refused by its network policy (our extension;"
+        " single-sandbox reads only)",
+    )
 
 
 class ListSandboxesResponse(CamelModel):
@@ -125,6 +130,14 @@ class Url(CamelModel):
 
 class ForkSandbox(CamelModel):
     name: Text | None = Field(default=None, min_length=1, max_length=255)
+
+
+class UpdateNetworkSettings(CamelModel):
+    """A new egress policy: fields left out keep their value; `networkBlockAll: false` alone restores access."""
+
+    network_block_all: bool | None = None
+    network_allow_list: str | None = None
+    domain_allow_list: str | None = None
 
 
 class CreateSandboxSnapshot(CamelModel):

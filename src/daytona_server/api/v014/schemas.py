@@ -38,6 +38,22 @@ class CreateWorkspace(CamelModel):
     volumes: list[SandboxVolume] | None = Field(
         default=None, max_length=10, description="Our extension: volumes to mount (see /api/volumes)"
     )
+    # Our extension: the egress policy, as today's API names it (see daytona_server.network.policy).
+    network_block_all: bool | None = Field(default=None, description="Our extension: no network at all")
+    network_allow_list: str | None = Field(
+        default=None, max_length=1000, description="Our extension: comma-separated IPv4 CIDRs, the only ones reachable"
+    )
+    domain_allow_list: str | None = Field(
+        default=None, max_length=5000, description="Our extension: comma-separated domains (*.example.com for all)"
+    )
+
+
+class NetworkSettings(CamelModel):
+    """A new egress policy: fields left out keep their value; `networkBlockAll: false` alone restores access."""
+
+    network_block_all: bool | None = None
+    network_allow_list: str | None = Field(default=None, max_length=1000)
+    domain_allow_list: str | None = Field(default=None, max_length=5000)
 
 
 class ResizeWorkspace(CamelModel):

@@ -19,7 +19,15 @@ from ...lifecycle.requests import SandboxRequest
 from ..deps import CurrentUser, State
 from ..preview import preview_token
 from ..schemas import MAX_MINUTES, parse_labels
-from .schemas import CreateWorkspace, PreviewUrl, ResizeWorkspace, Workspace, WorkspaceInfo, WorkspaceLabels
+from .schemas import (
+    CreateWorkspace,
+    NetworkSettings,
+    PreviewUrl,
+    ResizeWorkspace,
+    Workspace,
+    WorkspaceInfo,
+    WorkspaceLabels,
+)
 
 router = APIRouter(prefix="/workspace", tags=["workspace"])
 Minutes = Annotated[int, Path(ge=0, le=MAX_MINUTES, description="Minutes; 0 = never")]
@@ -43,11 +51,24 @@ def to_request(body: CreateWorkspace) -> SandboxRequest:
         disk=body.disk,
         auto_stop_interval=body.auto_stop_interval,
         volumes=[v.model_dump(by_alias=True, exclude_none=True) for v in body.volumes or []],
+        network_block_all=body.network_block_all,
+        network_allow_list=body.network_allow_list,
+        domain_allow_list=body.domain_allow_list,
     )
 
 
-def to_dto(sandbox: Sandbox, settings: Settings) -> Workspace:
-    """A sandbox as 0.14.0's Workspace; what it has no field for rides in `info.providerMetadata`."""
+def to_dto(sandbox: Sandbox, settings: Settings, refused: int | None = None) -> Workspace:
+    """A sandbox as 0.14.0's Workspace; what it has no field for rides in `info.providerMetadata`.
+
+    `refused` (connections its network policy refused) is known on a single sandbox's read only.
+    """
+    network: dict[str, object] = {
+        "blockAll": sandbox.network_block_all or sandbox.network_ip is None,
+        "allowList": sandbox.network_allow_list,
+        "domainAllowList": sandbox.domain_allow_list,
+    }
+    if refused is not None:
+        network["refused"] = refused
     metadata = {
         "state": sandbox.state,
         "region": sandbox.target,
@@ -69,6 +90,7 @@ def to_dto(sandbox: Sandbox, settings: Settings) -> Workspace:
             else None
         ),
         "resources": {"cpu": sandbox.cpu, "gpu": sandbox.gpu, "memory": sandbox.memory, "disk": sandbox.disk},
+        "network": network,
     }
     return Workspace(
         id=sandbox.id,
@@ -113,6 +135,26 @@ async def list_workspaces(
 @router.get("/{workspace_id}", response_model=Workspace, response_model_by_alias=True)
 async def get_workspace(workspace_id: str, user: CurrentUser, state: State, verbose: bool = False) -> Workspace:
     sandbox = await run_in_threadpool(state.sandboxes.get, user, workspace_id)
+    return to_dto(sandbox, state.settings, await run_in_threadpool(state.sandboxes.network_refused, sandbox))
+
+
+@router.post(
+    "/{workspace_id}/network-settings",
+    response_model=Workspace,
+    response_model_by_alias=True,
+    summary="Our extension: change the sandbox's egress policy, at once, without a restart",
+)
+async def update_network_settings(
+    workspace_id: str, body: NetworkSettings, user: CurrentUser, state: State
+) -> Workspace:
+    sandbox = await run_in_threadpool(
+        state.sandboxes.set_network,
+        user,
+        workspace_id,
+        body.network_block_all,
+        body.network_allow_list,
+        body.domain_allow_list,
+    )
     return to_dto(sandbox, state.settings)
 
 
