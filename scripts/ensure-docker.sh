@@ -25,6 +25,9 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
+# The server's sandbox firewall (iptables), and `ip` for its view of the host's addresses.
+command -v iptables-restore >/dev/null 2>&1 || missing+=(iptables)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 # The test suite also runs the database layer against a real PostgreSQL server it starts itself.
 if [ "${WITH_TEST_DEPS:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -48,6 +51,7 @@ if [ -w /proc/sys/kernel/io_uring_disabled ] && [ "$(cat /proc/sys/kernel/io_uri
 fi
 
 if docker info >/dev/null 2>&1; then
+  echo ">> sandbox networking: the server makes its own bridge and firewall on this engine at start-up"
   exit 0
 fi
 if [ "$DOCKER_HOST" != "$DEFAULT_HOST" ]; then
@@ -88,13 +92,15 @@ fi
 
 echo ">> starting the engine at $DOCKER_HOST (log: /var/log/daytona-dockerd.log)"
 $SUDO mkdir -p /run/daytona
-# No bridge and no iptables: sandboxes run with networking off unless the host provides a network.
+# Docker's own bridge and iptables rules are off: the server makes the sandboxes' bridge itself and
+# owns every firewall rule around it (daytona_server.network), so nothing of Docker's opens a path.
 $SUDO sh -c "nohup dockerd -H '$DOCKER_HOST' --data-root '$ENGINE_DIR' --exec-root /run/daytona/engine \
   --pidfile /run/daytona/dockerd.pid --storage-driver btrfs --bridge=none --iptables=false --ip-masq=false \
   >/var/log/daytona-dockerd.log 2>&1 &"
 for _ in $(seq 1 120); do
   if docker info >/dev/null 2>&1; then
     echo ">> the engine is up (storage: btrfs with quotas, so sandbox disk sizes are enforced)"
+    echo ">> sandbox networking: the server makes its own bridge and firewall on this engine at start-up"
     exit 0
   fi
   sleep 0.5

@@ -45,6 +45,13 @@ def to_dict(workspace: Workspace, verbose: bool = False) -> dict[str, Any]:
         "errorReason": info.error_reason,
         "progress": info.progress,
     }
+    if info.network is not None:
+        data["network"] = {
+            "blockAll": info.network.block_all,
+            "allowList": info.network.allow_list,
+            "domainAllowList": info.network.domain_allow_list,
+            "refused": info.network.refused,
+        }
     if verbose:
         data["env"] = info.env
         data["updatedAt"] = info.updated_at
@@ -97,6 +104,9 @@ def sandbox() -> None:
 @click.option("--label", "-l", "labels", multiple=True, metavar="KEY=VALUE", help="Label (repeatable).")
 @click.option("--memory", type=click.IntRange(min=1), help="Memory in MB (rounded up to whole GB).")
 @click.option("--name", help="Display name (default: the ID).")
+@click.option("--network-block-all", is_flag=True, help="No network at all (only loopback).")
+@click.option("--network-allow-list", metavar="CIDRS", help="Comma-separated IPv4 CIDRs, the only ones reachable.")
+@click.option("--domain-allow-list", metavar="DOMAINS", help="Comma-separated domains, the only ones reachable.")
 @click.option("--public", is_flag=True, help="Make preview links public.")
 @click.option("--target", type=click.Choice(["eu", "us", "asia"]), help="Region (default: DAYTONA_TARGET or us).")
 @click.option("--user", help="OS user inside the sandbox (default: daytona).")
@@ -106,7 +116,8 @@ def sandbox() -> None:
 def create(
     auto_stop: int | None, class_name: str | None, cpu: int | None, disk: int | None, env: tuple[str, ...],
     gpu: int | None, image: str | None, labels: tuple[str, ...], memory: int | None, name: str | None,
-    public: bool, target: str | None, user: str | None, language: str, sandbox_id: str | None, timeout: float,
+    network_block_all: bool, network_allow_list: str | None, domain_allow_list: str | None, public: bool,
+    target: str | None, user: str | None, language: str, sandbox_id: str | None, timeout: float,
 ) -> None:  # fmt: skip
     """Create a sandbox and print its ID."""
     env_vars = parse_pairs(env, "--env")
@@ -119,6 +130,8 @@ def create(
             "language": language, "id": sandbox_id, "name": name, "image": image, "os_user": user,
             "env_vars": env_vars or None, "labels": label_map or None, "public": public or None, "target": target,
             "resources": resources, "auto_stop_interval": auto_stop, "class_name": class_name,
+            "network_block_all": network_block_all or None, "network_allow_list": network_allow_list,
+            "domain_allow_list": domain_allow_list,
         }
     )  # fmt: skip
     with client() as daytona, err.status("Creating sandbox…"):

@@ -273,6 +273,8 @@ def test_detail_page_shows_info_and_session_commands_with_logs(
     expect(info).to_contain_text("suite=browser")
     expect(info.locator("img")).to_have_count(0)
     expect(info.locator(".state")).to_have_text("started")
+    expect(page.locator("#network-policy")).to_have_text("none: loopback only")  # this server: networking off
+    expect(page.locator("#network-refused")).to_have_text("0")
 
     commands = page.locator("#commands")
     failing = commands.locator("details").filter(has_text="echo hello-from-session")

@@ -64,6 +64,8 @@ def test_sandbox_lifecycle_through_the_cli(env: dict[str, str], server: RunningS
         assert info["labels"] == {"team": "cli", "tier": "test", "code-toolbox-language": "python"}
         assert (info["cpu"], info["memory"], info["disk"], info["target"], info["public"]) == (2, 2, 5, "eu", True)
         assert info["autoStopInterval"] == 0 and info["state"] == "started"
+        # This test server runs sandboxes with networking off: no network, nothing refused yet.
+        assert info["network"] == {"blockAll": True, "allowList": None, "domainAllowList": None, "refused": 0}
         as_yaml = yaml.safe_load(run("sandbox", "info", "cli-box", "-f", "yaml").stdout)
         assert as_yaml["id"] == "cli-box" and "env" not in as_yaml
         table = run("sandbox", "list").stdout
@@ -111,6 +113,7 @@ def test_class_presets_and_delete_all(env: dict[str, str]) -> None:
         (["sandbox", "create", "--class", "huge"], 2, "'huge' is not one of"),
         (["sandbox", "create", "--cpu", "0"], 2, "--cpu"),
         (["sandbox", "create", "--image", "no-such-image:1"], 1, "image 'no-such-image:1' not found"),
+        (["sandbox", "create", "--network-allow-list", "203.0.113.0/24"], 1, "runs sandboxes without a network"),
         (["sandbox", "info"], 2, "ID is required when not running in a terminal"),
         (["sandbox", "start", "x", "--all"], 2, "give an ID or --all, not both"),
         (["image", "delete", "no-such-image-id"], 1, "error: image no-such-image-id not found"),

@@ -470,10 +470,10 @@ class SandboxService:
         domain_list: str | None,
     ) -> Sandbox:
         """Change the egress policy, in effect at once on a running sandbox (no restart)."""
-        if block_all is None and allow_list is None and domain_list is None:
-            raise BadRequest("give at least one of networkBlockAll, networkAllowList or domainAllowList")
         with self.lock(sandbox_id), self._addresses, self.db.session() as session:
             sandbox = self.find(session, user, sandbox_id)
+            if block_all is None and allow_list is None and domain_list is None:
+                raise BadRequest("give at least one of networkBlockAll, networkAllowList or domainAllowList")
             if sandbox.state in (State.DESTROYING, State.DESTROYED):
                 raise Conflict(f"sandbox {sandbox_id} is {sandbox.state}")
             current = network_policy.from_row(

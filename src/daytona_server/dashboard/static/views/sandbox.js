@@ -9,8 +9,17 @@ import { POLL_MS, actionButtons, labelList, metadata, resourcesText, runAction, 
 const MAX_COMMANDS = 50;
 const MAX_LOG_BYTES = 1024 * 1024;
 
+// The egress policy (see the README's Networking) and how many connections it refused.
+function networkText(network) {
+  if (!network) return h("span", { class: "muted" }, "unknown");
+  if (network.blockAll) return "none: loopback only";
+  const only = [network.allowList, network.domainAllowList].filter((list) => list !== null && list !== undefined);
+  return only.length ? `only ${only.filter(Boolean).join(", ") || "nothing"}` : "the public internet";
+}
+
 function infoList(sandbox) {
   const meta = metadata(sandbox);
+  const network = meta.network;
   const rows = [
     ["ID", h("code", {}, sandbox.id)],
     ["Name", sandbox.name],
@@ -22,6 +31,8 @@ function infoList(sandbox) {
     ["Labels", labelList(sandbox.labels)],
     ["Environment", Object.keys(sandbox.env || {}).join(", ") || h("span", { class: "muted" }, "none")],
     ["Public", sandbox.public ? "yes: preview links need no token" : "no"],
+    ["Network", h("span", { id: "network-policy" }, networkText(network))],
+    ["Refused connections", h("span", { id: "network-refused" }, String(network?.refused ?? "unknown"))],
     ["Auto-stop", sandbox.autoStopInterval ? `after ${sandbox.autoStopInterval} idle minutes` : "never"],
     ["Auto-archive", meta.autoArchiveInterval ? `after ${meta.autoArchiveInterval} stopped minutes` : "never"],
     ["Created", timeAgo(sandbox.info && sandbox.info.created, "unknown")],
