@@ -50,7 +50,7 @@ def own_server() -> Iterator[tuple[str, str]]:
     port, key = free_port(), secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="daytona-bench-") as tmp:
         # Sockets under tmp too, so that nothing outlives the run.
-        env = {**os.environ, "DAYTONA_BOOTSTRAP_API_KEY": key, "DAYTONA_SANDBOX_NETWORK": "none"}
+        env = {**os.environ, "DAYTONA_BOOTSTRAP_API_KEY": key, "DAYTONA_NETWORK": "off"}
         env["DAYTONA_RUN_DIR"] = str(Path(tmp) / "run")
         log_path = Path(tmp) / "server.log"
         with log_path.open("wb") as log:

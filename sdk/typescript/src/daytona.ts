@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DaytonaConfig, resolveConfig } from './config.js';
 import { DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError } from './errors.js';
 import { HttpClient, timeoutSeconds } from './http.js';
-import { CodeLanguage, CreateWorkspaceParams, WorkspaceData } from './models.js';
+import { CodeLanguage, CreateWorkspaceParams, WorkspaceData, joined } from './models.js';
 import { Snapshots, Volumes } from './templates.js';
 import { LANGUAGE_LABEL, Workspace } from './workspace.js';
 
@@ -37,6 +37,9 @@ export function createBody(params: CreateWorkspaceParams, defaultTarget: string)
     target: params.target ?? defaultTarget,
     autoStopInterval: params.autoStopInterval,
     volumes: params.volumes,
+    networkBlockAll: params.networkBlockAll,
+    networkAllowList: joined(params.networkAllowList),
+    domainAllowList: joined(params.domainAllowList),
   };
   if (params.resources) {
     const { cpu, memory, disk, gpu } = params.resources;

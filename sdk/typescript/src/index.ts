@@ -59,6 +59,8 @@ export type {
   InfoResources,
   ListBranchResponse,
   Match,
+  NetworkInfo,
+  NetworkSettings,
   PreviewLink,
   ReplaceResult,
   SearchFilesResponse,

@@ -70,6 +70,32 @@ export interface CreateWorkspaceParams {
   autoStopInterval?: number;
   /** Volumes to mount (see `daytona.volume`). */
   volumes?: VolumeMount[];
+  /** No network at all: the sandbox keeps only loopback. */
+  networkBlockAll?: boolean;
+  /** IPv4 CIDRs, the only addresses the sandbox may reach (at most 10). */
+  networkAllowList?: string | string[];
+  /** Domains (`*.example.com` for every subdomain), the only names it may reach, over HTTP or TLS. */
+  domainAllowList?: string | string[];
+}
+
+/** A sandbox's egress policy, and (from `info()`) how many connections it was refused. */
+export interface NetworkInfo {
+  blockAll: boolean;
+  allowList: string | null;
+  domainAllowList: string | null;
+  refused: number | null;
+}
+
+/** An allow list as the wire takes it: one comma-separated string. */
+export function joined(items: string | string[] | undefined): string | undefined {
+  return Array.isArray(items) ? items.join(',') : items;
+}
+
+/** A change of policy: what is left out keeps its value; `blockAll: false` alone restores the internet. */
+export interface NetworkSettings {
+  blockAll?: boolean;
+  allowList?: string | string[];
+  domainAllowList?: string | string[];
 }
 
 /** Resources of a sandbox as reported by the server ("2" CPUs, "4Gi" memory, "10Gi" disk). */
@@ -104,6 +130,8 @@ export interface WorkspaceInfo {
   providerMetadata: string | null;
   /** Progress of a long operation (archive, restore), when one runs. */
   progress: string | null;
+  /** The egress policy; `refused` is known on `info()` (a single sandbox's read). */
+  network: NetworkInfo | null;
 }
 
 /** The sandbox as the API returns it (`GET /workspace/{id}`). */

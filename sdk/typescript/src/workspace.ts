@@ -10,11 +10,14 @@ import { LspLanguageId, LspServer } from './lspServer.js';
 import {
   CodeLanguage,
   InfoResources,
+  NetworkInfo,
+  NetworkSettings,
   PreviewLink,
   WorkspaceData,
   WorkspaceInfo,
   WorkspaceResources,
   WorkspaceState,
+  joined,
 } from './models.js';
 import { Process } from './process.js';
 
@@ -71,6 +74,18 @@ export function toWorkspaceInfo(data: WorkspaceData): WorkspaceInfo {
     class: String(metadata.class ?? ''),
     providerMetadata: info.providerMetadata ?? null,
     progress: typeof metadata.progress === 'string' ? metadata.progress : null,
+    network: toNetworkInfo(metadata.network),
+  };
+}
+
+function toNetworkInfo(raw: unknown): NetworkInfo | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const network = raw as Record<string, unknown>;
+  return {
+    blockAll: network.blockAll !== false,
+    allowList: typeof network.allowList === 'string' ? network.allowList : null,
+    domainAllowList: typeof network.domainAllowList === 'string' ? network.domainAllowList : null,
+    refused: typeof network.refused === 'number' ? network.refused : null,
   };
 }
 
@@ -243,6 +258,24 @@ export class Workspace {
     );
     this.instance = toWorkspaceInfo(await this.#http.request<WorkspaceData>('POST', `${this.#path}/resize`, { json: body }));
     return this.instance;
+  }
+
+  /**
+   * Change the egress policy, at once and without a restart, even while the sandbox runs.
+   * `blockAll: true` leaves only loopback; `blockAll: false` alone restores the public internet and
+   * clears the lists; a list given replaces that list, the other keeps its value.
+   */
+  async updateNetworkSettings(settings: NetworkSettings): Promise<NetworkInfo> {
+    const body = Object.fromEntries(
+      Object.entries({
+        networkBlockAll: settings.blockAll,
+        networkAllowList: joined(settings.allowList),
+        domainAllowList: joined(settings.domainAllowList),
+      }).filter(([, v]) => v !== undefined),
+    );
+    if (!Object.keys(body).length) throw new DaytonaError('give at least one of blockAll, allowList or domainAllowList');
+    this.instance = toWorkspaceInfo(await this.#http.request<WorkspaceData>('POST', `${this.#path}/network-settings`, { json: body }));
+    return this.instance.network as NetworkInfo;
   }
 
   /** URL of `port` inside the sandbox, and the token a private sandbox's preview needs. */

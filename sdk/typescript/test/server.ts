@@ -51,7 +51,7 @@ export async function startServer(): Promise<RunningServer> {
   const logPath = join(dir, 'server.log');
   const log = openSync(logPath, 'a');
   const child = spawn(DAYTONA_BIN, ['server', '--port', String(port), '--data-dir', join(dir, 'data')], {
-    env: { ...process.env, DAYTONA_BOOTSTRAP_API_KEY: apiKey, DAYTONA_SANDBOX_NETWORK: 'none' },
+    env: { ...process.env, DAYTONA_BOOTSTRAP_API_KEY: apiKey, DAYTONA_NETWORK: 'off' },
     stdio: ['ignore', log, log],
   });
   const server: RunningServer = { url: `http://127.0.0.1:${port}/api`, apiKey, process: child, dir, logPath };
