@@ -141,6 +141,8 @@ def jumps(layout: Layout) -> list[tuple[str, str, list[str]]]:
     p, br = layout.prefix, layout.bridge
     return [
         ("filter", "INPUT", ["-i", br, "-j", f"{p}-IN"]),
+        # The DNS forwarder and the proxy listen on the gateway address: for the bridge only.
+        ("filter", "INPUT", ["!", "-i", br, "-d", f"{layout.gateway}/32", "-j", "DROP"]),
         ("filter", "FORWARD", ["-o", br, "-j", f"{p}-FWD"]),
         ("filter", "FORWARD", ["-i", br, "-j", f"{p}-FWD"]),
         ("nat", "PREROUTING", ["-i", br, "-j", f"{p}-PRE"]),
@@ -209,16 +211,23 @@ class Firewall:
                 except FirewallError:
                     pass  # no IPv6 in this kernel: nothing to refuse
 
-    def refused(self) -> dict[str, int]:
-        """Refused packets per chain key since the chain was made."""
-        out = self.run(["iptables-save", "-c", "-t", "filter"], None)
+    def refused(self, key: str | None = None) -> dict[str, int]:
+        """Refused packets per chain key since the chain was made: of every chain, or of `key`'s only."""
         prefix = f"{self.layout.prefix}-R"
+        if key is not None:
+            try:
+                out = self.run(["iptables", "-w", "5", "-t", "filter", "-L", prefix + key, "-v", "-x", "-n"], None)
+            except FirewallError:
+                return {}  # no such chain (yet)
+            rows = [line.split() for line in out.splitlines()[2:]]
+            return {key: sum(int(row[0]) for row in rows if row and row[0].isdigit())}
+        out = self.run(["iptables-save", "-c", "-t", "filter"], None)
         counts: dict[str, int] = {}
         for line in out.splitlines():
             match = _COUNTER.match(line)
             if match and match.group(2).startswith(prefix):
-                key = match.group(2)[len(prefix) :]
-                counts[key] = counts.get(key, 0) + int(match.group(1))
+                chain = match.group(2)[len(prefix) :]
+                counts[chain] = counts.get(chain, 0) + int(match.group(1))
         return counts
 
     def teardown(self) -> None:

@@ -367,11 +367,12 @@ class SandboxNetworks:
 
     # -- audit ---------------------------------------------------------------------------------------
 
-    def _counts(self) -> dict[str, int]:
+    def _counts(self, key: str | None = None) -> dict[str, int]:
+        """The firewall's refusal counters: of every sandbox, or of the one with chain `key`."""
         if self.firewall is None:
             return {}
         try:
-            return self.firewall.refused()
+            return self.firewall.refused(key)
         except FirewallError as exc:
             log.warning("cannot read the firewall's counters: %s", exc)
             return {}
@@ -385,7 +386,7 @@ class SandboxNetworks:
     def refused(self, sandbox: Sandbox) -> int:
         """Connections refused to this sandbox so far (firewall, DNS and proxy)."""
         key = chain_key(sandbox.id)
-        live = self._counts().get(key, 0) if sandbox.network_ip else 0
+        live = self._counts(key).get(key, 0) if sandbox.network_ip else 0
         with self._lock:
             pending = self._pending.get(key, 0)
         return (sandbox.network_refused or 0) + self._unstored(sandbox, live) + pending
