@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import secrets
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -29,7 +31,7 @@ from daytona_server.network.dns import NOERROR, NXDOMAIN, answer, parse_question
 from daytona_server.network.manager import remove_network
 from daytona_server.runner.networks import BridgeNetworks
 from tests.support.nethosts import CLASSES, HOST_SIDE, IPV6, PUBLIC, PUBLIC_2, TestHosts
-from tests.support.server import RunningServer, run_current_sdk, start_server, stop_server
+from tests.support.server import ROOT, RunningServer, run_current_sdk, start_server, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -399,6 +401,20 @@ def test_todays_official_sdk_sets_and_updates_the_policy(net_server: RunningServ
         "blocked True 000",
         "restored False None 200 200",
     ], lines
+
+
+def test_todays_official_typescript_sdk_sets_and_updates_the_policy(net_server: RunningServer) -> None:
+    harness = ROOT / "tests" / "compat" / "typescript"
+    env = {
+        **os.environ,
+        "DAYTONA_API_KEY": net_server.api_key,
+        "DAYTONA_API_URL": net_server.url,
+        "COMPAT_FLOWS": "network",
+        "COMPAT_NET_ALLOWED": PUBLIC_2,
+        "COMPAT_NET_OTHER": PUBLIC,
+    }
+    done = subprocess.run(["node", "flows.mjs"], cwd=harness, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "ok network " in done.stdout, done.stdout + done.stderr
 
 
 def test_our_sdk_sets_the_policy_and_reads_the_refusals(net_server: RunningServer) -> None:

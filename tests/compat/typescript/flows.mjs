@@ -497,6 +497,28 @@ async function main() {
     { needsSandbox: false, timeoutFactor: 3 },
   );
 
+  // Needs test hosts (tests/integration/test_network.py gives them): one address the allow list names,
+  // one it does not.
+  await flow('network', async () => {
+    const allowed = process.env.COMPAT_NET_ALLOWED;
+    const other = process.env.COMPAT_NET_OTHER;
+    if (!allowed || !other) throw new Skipped('set COMPAT_NET_ALLOWED and COMPAT_NET_OTHER (test hosts) for it');
+    const sb = track(await daytona.create({ networkAllowList: `${allowed}/32` }));
+    const reach = async (address) =>
+      (await sb.process.executeCommand(`curl -s -m 5 -o /dev/null -w '%{http_code}' http://${address}/`)).result.trim();
+    check(sb.networkAllowList === `${allowed}/32` && sb.networkBlockAll === false, `created ${sb.networkAllowList}`);
+    const listed = [await reach(allowed), await reach(other)];
+    check(listed.join() === '200,000', `with the allow list: ${listed}`);
+    await sb.updateNetworkSettings({ networkBlockAll: true });
+    check(sb.networkBlockAll === true, `networkBlockAll after the update is ${sb.networkBlockAll}`);
+    const blocked = await reach(allowed);
+    check(blocked === '000', `blocked, yet ${allowed} answered ${blocked}`);
+    await sb.updateNetworkSettings({ networkBlockAll: false });
+    const restored = [await reach(allowed), await reach(other)];
+    check(restored.join() === '200,200', `restored: ${restored}`);
+    return `allow_list=${listed} blocked=${blocked} restored=${restored}`;
+  });
+
   await flow('fork', async () => {
     check(typeof sandbox.fork === 'function', 'this SDK has no Sandbox.fork');
     await sandbox.fs.uploadFile(Buffer.from(`before fork ${RUN_ID}\n`), `${HOME}/fork.txt`);
