@@ -67,7 +67,8 @@ def _agent_health(path: Path, timeout: float = 1.0) -> bool:
 
 
 def agent_entrypoint(image: Image) -> list[str]:
-    python = (image.labels or {}).get(LABEL_AGENT_PYTHON, "")
+    """The container's entrypoint: the agent, on the interpreter LABEL_AGENT_PYTHON names if any."""
+    python = str(((image.attrs.get("Config") or {}).get("Labels") or {}).get(LABEL_AGENT_PYTHON, ""))
     return [python if python.startswith("/") else "python3", "-I", "-B", "-c", AGENT_BOOT]
 
 
