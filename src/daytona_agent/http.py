@@ -154,12 +154,15 @@ class Response:
         content_type: str = "application/json",
         stream: Optional[Iterable[bytes]] = None,
         headers: Optional[Dict[str, str]] = None,
+        takeover: Optional[Callable[[socket.socket, Any], None]] = None,
     ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
         self.stream = stream
         self.headers = headers or {}
+        # Takes the connection over (a WebSocket, a tunnel): gets the socket and its reader, answers itself.
+        self.takeover = takeover
 
 
 Handler = Callable[[Request], Response]
@@ -249,6 +252,11 @@ def _make_handler(router: Router) -> type:
             return Response(status, body)
 
         def _send(self, response: Response) -> None:
+            if response.takeover is not None:
+                self.wfile.flush()
+                self.close_connection = True  # the connection is the handler's now, then it ends
+                response.takeover(self.connection, self.rfile)
+                return
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             for key, value in response.headers.items():

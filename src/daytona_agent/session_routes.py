@@ -26,10 +26,10 @@ import os
 import time
 from typing import Any, Dict, Iterator, Optional, Tuple
 
-from . import wire
+from . import websocket, wire
 from .http import HttpError, Request, Response, Router
 from .process import MAX_OUTPUT_BYTES, _parse_timeout
-from .session_log import Framer, frame, read_range, split_streams
+from .session_log import STREAM_NAMES, Framer, frame, read_range, split_streams
 from .sessions import Command, SessionManager, check_session_id
 from .users import OsUser
 
@@ -37,6 +37,7 @@ MAX_COMMAND_BYTES = 1024 * 1024
 MAX_INPUT_BYTES = 1024 * 1024
 PING_INTERVAL_S = 15.0
 NDJSON = "application/x-ndjson"
+WS_MARKERS = {"stdout": b"\x01\x01\x01", "stderr": b"\x02\x02\x02"}  # before each message's bytes
 
 
 def _bool(body: Dict[str, Any], *names: str) -> Optional[bool]:
@@ -169,6 +170,10 @@ def register(router: Router, manager: SessionManager) -> None:
     def logs(request: Request) -> Response:
         cmd = manager.command(request.params["sessionId"], request.params["commandId"])
         follow = _flag(request, "follow")
+        if websocket.is_upgrade(request):
+            with manager.lock:
+                offset = _offset(request, cmd)
+            return websocket.websocket(request, lambda ws: _ws_logs(manager, cmd, offset, follow, ws))
         fmt = (request.arg("format") or "").lower() or ("json" if _wants_json(request, follow) else "text")
         if fmt not in ("text", "ndjson", "json"):
             raise HttpError(400, "format must be text, ndjson or json")
@@ -270,6 +275,37 @@ def _text(manager: SessionManager, cmd: Command, offset: int, end: Optional[int]
                 tail = decoder.decode(b"", final=True)
                 if tail:
                     yield tail.encode("utf-8")
+                return
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _ws_logs(manager: SessionManager, cmd: Command, offset: int, follow: bool, ws: websocket.WebSocket) -> None:
+    """The log over a WebSocket, as today's SDK reads it: binary messages of stdout (after 01 01 01) and
+    stderr (after 02 02 02) bytes from `offset`, closed with 1000 once the command has ended (at once
+    without `follow`). It reads from the durable log, so a client that connects again misses nothing."""
+    fd = _open(cmd.log.log_path)
+    pos = offset
+    try:
+        while True:
+            if follow:
+                stop, done = _wait_for_more(manager, cmd, pos, PING_INTERVAL_S)
+            else:
+                with manager.lock:
+                    stop, done = cmd.log.size, True
+            if stop > pos:
+                with manager.lock:
+                    segments = cmd.log.segments(pos, stop)
+                for stream, a, b in segments:
+                    marker = WS_MARKERS.get(STREAM_NAMES[stream], b"")
+                    for data in read_range(cmd.log.log_path, a, b, fd):
+                        ws.send(marker + data)
+                pos = stop
+            elif not done:
+                ws.ping()  # a client that went away ends the stream here
+            if done:
+                ws.close(websocket.NORMAL)
                 return
     finally:
         if fd is not None:

@@ -46,8 +46,16 @@ def _io_uring_open() -> bool:
         return False  # an older kernel without the switch, or no procfs to tell
 
 
+class _DenialNoise(logging.Filter):
+    """uvicorn's websockets-sansio logs a refused upgrade (an HTTP answer instead of 101) as an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing handshake."
+
+
 def run_server(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("uvicorn.error").addFilter(_DenialNoise())
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
@@ -87,5 +95,12 @@ def run_server(settings: Settings) -> None:
         _say(f"Dashboard: sign in as admin with password {new_password} (saved 0600 in {settings.admin_password_file})")
     # Open log streams (follow mode) must not hold a restart: give them a few seconds, then close.
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level="warning", access_log=False, timeout_graceful_shutdown=5
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        ws="websockets-sansio",
+        ws_max_size=4 * 1024 * 1024,  # as the agent takes (daytona_agent.websocket)
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..support.server import RunningServer, run_current_sdk
 
 PRELUDE = """
-import sys, time
+import asyncio, sys, time
 from daytona import *
 daytona = Daytona(DaytonaConfig(api_key=sys.argv[1], api_url=sys.argv[2]))
 
@@ -74,6 +74,11 @@ TOOLBOX = PRELUDE + textwrap.dedent(
         logs = sandbox.process.get_session_command_logs("s1", started.cmd_id)
         print("async", sandbox.process.get_session_command("s1", started.cmd_id).exit_code, logs.stdout.strip())
         print("sessions", [s.session_id for s in sandbox.process.list_sessions()])
+        loop = "for i in 1 2; do echo o$i; echo e$i >&2; sleep 0.2; done"
+        followed = sandbox.process.execute_session_command("s1", SessionExecuteRequest(command=loop, run_async=True))
+        out, err = [], []
+        asyncio.run(sandbox.process.get_session_command_logs_async("s1", followed.cmd_id, out.append, err.append))
+        print("follow", repr("".join(out)), repr("".join(err)))
         sandbox.process.delete_session("s1")
 
         sandbox.fs.create_folder("/home/daytona/proj", "755")
@@ -105,6 +110,7 @@ def test_toolbox_flows(server: RunningServer, tmp_path: Path) -> None:
         "session 0 5 e",
         "async 3 later",
         "sessions ['s1']",
+        "follow 'o1\\no2\\n' 'e1\\ne2\\n'",
         "lsp True",
     ]
 

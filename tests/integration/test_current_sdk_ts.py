@@ -1,8 +1,8 @@
 """Today's published TypeScript SDK (`@daytonaio/sdk` 0.218.0) against our server, unchanged.
 
 tests/compat/typescript/flows.mjs runs the documented flows one by one and prints `ok <flow>` or
-`fail <flow> …` for each (`make current-sdk` installs the SDK there). Log follow over WebSocket is
-issue 15's, so that flow is left out here.
+`fail <flow> …` for each (`make current-sdk` installs the SDK there); session logs are followed over
+a WebSocket.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..support.server import ROOT, RunningServer
 HARNESS = ROOT / "tests" / "compat" / "typescript"
 FLOWS = (
     "dirs,code-run,execute-command,upload-download-file,upload-download-files,download-missing,git,sessions,"
+    "session-logs-follow,"
     "stop-start,archive-start,labels-list,preview,lsp,snapshot,create-from-image,volume,fork,error-not-found,error-authentication"
 )
 

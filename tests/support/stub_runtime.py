@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -59,6 +60,11 @@ class StubRuntime:
 
     def agent_blocking_transport(self, sandbox_id: str) -> httpx.BaseTransport:
         return AgentTransport(self.agent_socket(sandbox_id))
+
+    def agent_connect(self, sandbox_id: str) -> socket.socket:
+        from daytona_server.runner import agent_socket
+
+        return agent_socket.connect(self.agent_socket(sandbox_id), timeout=10)
 
     def list_sandbox_ids(self) -> list[str]:
         return list(self.containers)

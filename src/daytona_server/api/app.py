@@ -53,7 +53,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         db=db,
         sandboxes=sandboxes,
         images=image_service,
-        agents=AgentPool(runtime.agent_transport),
+        agents=AgentPool(runtime.agent_transport, runtime.agent_connect),
         volumes=volumes,
         preview_secret=preview.load_secret(settings.data_dir),
     )

@@ -26,6 +26,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ..errors import BadGateway
 from .deps import SESSION_COOKIE, CurrentUser, ServerState, State
+from .toolbox_ws import add_websocket_route
 
 PREFIX = "/toolbox/{workspace_id}/toolbox"
 ANY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -240,6 +241,7 @@ def toolbox_router(
             summary=route.summary,
             **options,
         )
+    add_websocket_route(router, wire)
     for method in ANY_METHODS:
         router.add_api_route(
             "/{path:path}",

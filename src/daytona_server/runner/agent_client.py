@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -12,11 +13,23 @@ AGENT_URL = "http://agent"
 
 
 class AgentPool:
-    """One httpx client per sandbox, made on the transport `transport_for(sandbox_id)` hands out."""
+    """One httpx client per sandbox, made on the transport `transport_for(sandbox_id)` hands out;
+    `connect(sandbox_id)` opens a raw connection for what HTTP clients cannot carry (WebSockets)."""
 
-    def __init__(self, transport_for: Callable[[str], httpx.AsyncBaseTransport]) -> None:
+    def __init__(
+        self,
+        transport_for: Callable[[str], httpx.AsyncBaseTransport],
+        connect: Callable[[str], socket.socket] | None = None,
+    ) -> None:
         self._transport_for = transport_for
+        self._connect = connect
         self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def connect(self, sandbox_id: str) -> socket.socket:
+        """A new connected socket to the sandbox's agent (blocking call)."""
+        if self._connect is None:
+            raise OSError("this runtime cannot open raw connections to agents")
+        return self._connect(sandbox_id)
 
     def client(self, sandbox_id: str) -> httpx.AsyncClient:
         client = self._clients.get(sandbox_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,10 @@ class Runtime(Protocol):
 
     def agent_transport(self, sandbox_id: str) -> httpx.AsyncBaseTransport:
         """A new connection pool to the sandbox's agent (a unix socket, a tunnel...); the caller closes it."""
+        ...
+
+    def agent_connect(self, sandbox_id: str) -> socket.socket:
+        """A new connected socket to the sandbox's agent, for WebSockets (blocking)."""
         ...
 
     def agent_blocking_transport(self, sandbox_id: str) -> httpx.BaseTransport:

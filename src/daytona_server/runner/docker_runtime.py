@@ -6,6 +6,7 @@ import hashlib
 import math
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -176,6 +177,9 @@ class DockerRuntime:
 
     def agent_blocking_transport(self, sandbox_id: str) -> httpx.BaseTransport:
         return agent_socket.AgentTransport(self.agent_socket(sandbox_id))
+
+    def agent_connect(self, sandbox_id: str) -> socket.socket:
+        return agent_socket.connect(self.agent_socket(sandbox_id), timeout=10)
 
     def _container(self, sandbox_id: str) -> Container | None:
         try:
