@@ -7,9 +7,12 @@ chunked; HEAD gets headers only.
 from __future__ import annotations
 
 import http.client
-from typing import Dict, Iterator
+import socket
+import threading
+from typing import Any, Dict, Iterator
 
 from .http import HttpError, Request, Response, Router
+from .websocket import is_upgrade
 
 _HOP_BY_HOP = {
     "connection",
@@ -37,6 +40,8 @@ def _relay(request: Request) -> Response:
     prefix = "/preview/%s" % request.params["port"]
     path = request.path[len(prefix) :] if request.path.startswith(prefix + "/") else "/"
     target = path + ("?" + request.raw_query if request.raw_query else "")
+    if is_upgrade(request):
+        return _tunnel(request, port, target)
     headers: Dict[str, str] = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
     headers["Host"] = "localhost:%d" % port
     chunked = "chunked" in (request.headers.get("Transfer-Encoding") or "").lower()
@@ -85,6 +90,53 @@ def _relay(request: Request) -> Response:
         stream=body(),
         headers=out_headers,
     )
+
+
+def _tunnel(request: Request, port: int, target: str) -> Response:
+    """A WebSocket upgrade for the app on `port`: its request goes on, then the bytes both ways, as they are.
+
+    The app answers the handshake itself (101 or a refusal); the server's end speaks WebSocket to it.
+    """
+    try:
+        app = socket.create_connection(("127.0.0.1", port), timeout=10)
+    except ConnectionRefusedError:
+        raise HttpError(502, "nothing is listening on port %d in the sandbox" % port) from None
+    except OSError as exc:
+        raise HttpError(502, "cannot reach port %d in the sandbox: %s" % (port, exc)) from None
+    app.settimeout(None)
+    skip = _HOP_BY_HOP - {"connection", "upgrade"}
+    lines = ["%s %s HTTP/1.1" % (request.method, target), "Host: localhost:%d" % port]
+    lines += ["%s: %s" % (k, v) for k, v in request.headers.items() if k.lower() not in skip]
+
+    def takeover(client: socket.socket, rfile: Any) -> None:
+        try:
+            app.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            thread = threading.Thread(target=_pipe, args=(app, client), daemon=True)
+            thread.start()
+            _pipe(client, app, rfile)
+            thread.join(timeout=TIMEOUT_S)
+        finally:
+            app.close()
+
+    return Response(101, takeover=takeover)
+
+
+def _pipe(source: socket.socket, sink: socket.socket, rfile: Any = None) -> None:
+    """Copy until the source ends, then end the sink's writing side (reading through `rfile` when
+    given: it holds what the agent's HTTP server read ahead)."""
+    try:
+        while True:
+            data = rfile.read1(CHUNK) if rfile is not None else source.recv(CHUNK)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
 
 def register(router: Router) -> None:

@@ -72,7 +72,7 @@ def error_body(exc: ApiError) -> dict[str, object]:
     return {"statusCode": exc.status, "message": exc.message, "error": phrase}
 
 
-async def _deny(websocket: WebSocket, status: int, body: bytes, content_type: str = "application/json") -> None:
+async def _deny_raw(websocket: WebSocket, status: int, body: bytes, content_type: str = "application/json") -> None:
     """Refuse the upgrade with an HTTP answer (where the ASGI server can), else a close before accept."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(Response(body, status_code=status, media_type=content_type))
@@ -80,26 +80,43 @@ async def _deny(websocket: WebSocket, status: int, body: bytes, content_type: st
         await websocket.close(code=4000 + status if 400 <= status < 600 else 1011)
 
 
-async def _open_agent(
-    state: ServerState, workspace_id: str, target: str, websocket: WebSocket, wire: str
-) -> ClientConnection:
-    sock: socket.socket = await run_in_threadpool(state.agents.connect, workspace_id)
-    sock.setblocking(False)
-    subprotocols = websocket.scope.get("subprotocols") or None
-    return await websockets.connect(
-        "ws://agent" + target,
-        sock=sock,
-        subprotocols=subprotocols,
-        additional_headers={WIRE_HEADER: wire},
-        max_size=MAX_MESSAGE,
-        ping_interval=None,  # the agent is on this host; the caller's side keeps its own pings
-        compression=None,
-        open_timeout=15,
-        close_timeout=5,
-    )
+async def deny(websocket: WebSocket, error: ApiError) -> None:
+    """Refuse the upgrade with the API's JSON error."""
+    await _deny_raw(websocket, error.status, json.dumps(error_body(error)).encode())
 
 
-async def _relay(websocket: WebSocket, agent: ClientConnection) -> None:
+async def open_agent(
+    state: ServerState, sandbox_id: str, target: str, websocket: WebSocket, headers: dict[str, str]
+) -> ClientConnection | None:
+    """The agent's WebSocket at `target` (path and query), with the caller's subprotocols; None when it
+    refused or could not be reached, the caller's upgrade then refused with the reason."""
+    try:
+        sock: socket.socket = await run_in_threadpool(state.agents.connect, sandbox_id)
+        sock.setblocking(False)
+        return await websockets.connect(
+            "ws://agent" + target,
+            sock=sock,
+            subprotocols=websocket.scope.get("subprotocols") or None,
+            additional_headers=headers,
+            max_size=MAX_MESSAGE,
+            ping_interval=None,  # the agent is on this host; the caller's side keeps its own pings
+            compression=None,
+            open_timeout=15,
+            close_timeout=5,
+        )
+    except websockets.InvalidStatus as exc:  # the agent (or the app behind a preview) said no: pass it on
+        answer = exc.response
+        content_type = answer.headers.get("Content-Type", "")
+        await _deny_raw(websocket, answer.status_code, bytes(answer.body or b""), content_type)
+    except (TimeoutError, OSError, websockets.InvalidHandshake) as exc:
+        name = exc.__class__.__name__
+        await deny(websocket, BadGateway(f"the agent of sandbox {sandbox_id} did not answer ({name}); try again"))
+    return None
+
+
+async def relay(websocket: WebSocket, agent: ClientConnection) -> None:
+    """Messages both ways until one side closes; its close code goes to the other."""
+
     async def upstream() -> None:
         while True:
             message = await websocket.receive()
@@ -144,28 +161,17 @@ def websocket_endpoint(wire: str) -> Callable[[WebSocket, str, str], object]:
             user = await websocket_user(websocket, state)
             await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
         except ApiError as exc:
-            await _deny(websocket, exc.status, json.dumps(error_body(exc)).encode())
+            await deny(websocket, exc)
             return
         query = websocket.scope.get("query_string", b"").decode("latin-1")
         target = "/" + quote(path, safe="/") + (f"?{query}" if query else "")
-        try:
-            agent = await _open_agent(state, workspace_id, target, websocket, wire)
-        except websockets.InvalidStatus as exc:  # the agent answered with an HTTP error: pass it on
-            answer = exc.response
-            await _deny(
-                websocket, answer.status_code, bytes(answer.body or b""), answer.headers.get("Content-Type", "")
-            )
-            return
-        except (TimeoutError, OSError, websockets.InvalidHandshake) as exc:
-            error = BadGateway(
-                f"the agent of sandbox {workspace_id} did not answer ({exc.__class__.__name__}); try again"
-            )
-            await _deny(websocket, error.status, json.dumps(error_body(error)).encode())
+        agent = await open_agent(state, workspace_id, target, websocket, {WIRE_HEADER: wire})
+        if agent is None:
             return
         await websocket.accept(subprotocol=agent.subprotocol)
         end = state.sandboxes.activity.begin(workspace_id)
         try:
-            await _relay(websocket, agent)
+            await relay(websocket, agent)
         finally:
             end()
 
