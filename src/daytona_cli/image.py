@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from daytona_sdk import Daytona, DaytonaError, Image
+from daytona_sdk import Daytona, DaytonaError, DaytonaNotFoundError, Image
 
 from ._common import FORMAT_OPTION, client, emit, err, interactive, pick
 
@@ -110,19 +110,29 @@ def list_(fmt: str) -> None:
 
 
 @image.command("delete")
-@click.argument("image_id", required=False, metavar="[IMAGE_ID]")
+@click.argument("image_id", required=False, metavar="[IMAGE]")
 @click.option("--all", "-a", "all_", is_flag=True, help="All images.")
 def delete(image_id: str | None, all_: bool) -> None:
-    """Delete images (not while sandboxes use them)."""
+    """Delete images, by ID or name (not while sandboxes use them)."""
     with client() as daytona:
         if all_ and image_id:
-            raise click.UsageError("give an IMAGE_ID or --all, not both")
+            raise click.UsageError("give an IMAGE (ID or name) or --all, not both")
         if all_:
             targets = daytona.images.list()
         elif image_id:
-            targets = [daytona.images.get(image_id)]
+            targets = [_by_id_or_name(daytona, image_id)]
         else:
             targets = [pick(daytona.images.list(), lambda i: f"{i.id}  {i.name}", "image")]
         for target in targets:
             daytona.images.delete(target.id)
             err.print(f"{target.name}: deleted")
+
+
+def _by_id_or_name(daytona: Daytona, wanted: str) -> Image:
+    try:
+        return daytona.images.get(wanted)
+    except DaytonaNotFoundError:
+        named = [i for i in daytona.images.list() if i.name in (wanted, f"{wanted}:latest")]
+        if not named:
+            raise DaytonaNotFoundError(f"image {wanted} not found (neither an ID nor one of your names)", 404) from None
+        return named[0]

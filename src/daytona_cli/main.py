@@ -15,7 +15,7 @@ import click
 from daytona_sdk import DaytonaError
 from daytona_server import __version__
 
-from . import account, completion, image, sandbox
+from . import account, completion, image, sandbox, shell
 
 DOCS_URL = "https://www.daytona.io/docs"
 
@@ -88,6 +88,7 @@ def docs() -> None:
 
 cli.add_command(account.login)
 cli.add_command(account.logout)
+sandbox.sandbox.add_command(shell.exec_command)
 cli.add_command(sandbox.sandbox)
 cli.add_command(image.image)
 cli.add_command(completion.autocomplete)

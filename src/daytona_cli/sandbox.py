@@ -249,18 +249,19 @@ def archive(sandbox_id: str | None, all_: bool, wait: bool, timeout: float) -> N
 @sandbox.command("delete")
 @click.argument("sandbox_id", required=False, metavar="[ID]")
 @click.option("--all", "-a", "all_", is_flag=True, help="All sandboxes.")
-@click.option("--force", "-f", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", "-f", is_flag=True, help="Do not ask for confirmation (--all in a terminal asks).")
 def delete(sandbox_id: str | None, all_: bool, force: bool) -> None:
-    """Delete sandboxes and everything in them."""
+    """Delete sandboxes and everything in them.
+
+    As the reference CLI: an ID is deleted at once; `--all` asks first when run in a terminal.
+    """
     with client() as daytona:
         targets = _targets(daytona, sandbox_id, all_)
         if not targets:
             err.print("no sandboxes to delete")
             return
-        names = ", ".join(w.id for w in targets)
-        if not force:
-            if not interactive():
-                raise click.UsageError("refusing to delete without confirmation: add --force")
+        if all_ and not force and interactive():
+            names = ", ".join(w.id for w in targets)
             click.confirm(f"Delete {names}?", abort=True, err=True)
         for workspace in targets:
             daytona.remove(workspace)

@@ -15,7 +15,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from daytona_cli.main import cli
-from daytona_sdk import Daytona
+from daytona_sdk import Daytona, Workspace
 from daytona_sdk._config import config_file_path
 
 from ..support.server import RunningServer
@@ -41,7 +41,8 @@ def test_version_and_help() -> None:
     assert run("version").output.startswith("daytona ")
     for command in (
         [], ["sandbox"], ["sandbox", "create"], ["sandbox", "list"], ["sandbox", "info"], ["sandbox", "start"],
-        ["sandbox", "stop"], ["sandbox", "delete"], ["sandbox", "archive"], ["image"], ["image", "push"],
+        ["sandbox", "stop"], ["sandbox", "delete"], ["sandbox", "archive"], ["sandbox", "exec"], ["image"],
+        ["image", "push"],
         ["image", "list"], ["image", "delete"], ["login"], ["logout"], ["autocomplete"], ["docs"], ["server"],
     ):  # fmt: skip
         for flag in ("--help", "-h"):
@@ -94,10 +95,10 @@ def test_class_presets_and_delete_all(env: dict[str, str]) -> None:
     assert run("sandbox", "create", "--id", "cli-medium", "--class", "medium").exit_code == 0
     info = json.loads(run("sandbox", "info", "cli-medium", "-f", "json").stdout)
     assert (info["class"], info["cpu"], info["memory"]) == ("medium", 2, 4)
-    # Without a terminal and without --force, nothing is deleted.
-    refused = run("sandbox", "delete", "--all")
-    assert refused.exit_code == 2 and "add --force" in refused.output
-    assert run("sandbox", "delete", "-a", "-f").exit_code == 0
+    # As the reference CLI: without a terminal there is nobody to ask, so --all deletes at once.
+    assert run("sandbox", "create", "--id", "cli-small").exit_code == 0
+    deleted = run("sandbox", "delete", "--all")
+    assert deleted.exit_code == 0 and "cli-medium: deleted" in deleted.stderr and "cli-small: deleted" in deleted.stderr
     assert json.loads(run("sandbox", "list", "-f", "json").stdout) == []
 
 
@@ -117,6 +118,8 @@ def test_class_presets_and_delete_all(env: dict[str, str]) -> None:
         (["sandbox", "info"], 2, "ID is required when not running in a terminal"),
         (["sandbox", "start", "x", "--all"], 2, "give an ID or --all, not both"),
         (["image", "delete", "no-such-image-id"], 1, "error: image no-such-image-id not found"),
+        (["sandbox", "exec", "no-such-box", "--", "true"], 1, "error: sandbox no-such-box not found"),
+        (["sandbox", "exec", "x"], 2, "Missing argument"),
         (["autocomplete", "tcsh"], 2, "'tcsh' is not one of"),
     ],
 )
@@ -127,6 +130,17 @@ def test_bad_input_is_one_line_with_the_right_exit_code(
     assert result.exit_code == code, result.output
     assert message in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_exec_streams_output_and_passes_the_exit_code_through(env: dict[str, str], workspace: Workspace) -> None:
+    result = run("sandbox", "exec", workspace.id, "--", "sh", "-c", "echo out; echo err >&2; exit 7")
+    assert (result.exit_code, result.stdout, result.stderr) == (7, "out\n", "err\n")
+    quoted = run("sandbox", "exec", workspace.id, "--", "printf", "%s|", "a b", "c")
+    assert (quoted.exit_code, quoted.stdout) == (0, "a b|c|")  # several arguments are quoted for the shell
+    piped = run("sandbox", "exec", workspace.id, "-e", "X=42", "--cwd", "/tmp", "echo $X $(pwd) | tr 4 5")
+    assert (piped.exit_code, piped.stdout) == (0, "52 /tmp\n")
+    timed = run("sandbox", "exec", workspace.id, "--timeout", "1", "--", "sh", "-c", "echo before; sleep 30")
+    assert timed.exit_code == 124 and "before" in timed.stdout and "error:" in timed.stderr
 
 
 def test_debug_shows_the_traceback(env: dict[str, str]) -> None:
@@ -181,7 +195,7 @@ def test_images_build_use_list_delete(env: dict[str, str], tmp_path: Path) -> No
     in_use = run("image", "delete", image_id)
     assert in_use.exit_code == 1 and "used by sandbox(es) cli-img-box" in in_use.stderr
     assert run("sandbox", "delete", "cli-img-box", "-f").exit_code == 0
-    assert run("image", "delete", image_id).exit_code == 0
+    assert run("image", "delete", "cli-test-image:1").exit_code == 0  # by name, as by ID
     assert image_id not in run("image", "list", "-f", "json").stdout
 
 
@@ -267,9 +281,10 @@ def test_picker_in_a_terminal(env: dict[str, str], monkeypatch: pytest.MonkeyPat
         assert picked.exit_code == 0, picked.output
         assert "Choose a sandbox" in picked.stderr and "cli-pick-a" in picked.stderr
         assert json.loads(picked.stdout)["id"] == "cli-pick-b"
-        # In a terminal, delete asks first; answering no keeps the sandbox.
-        kept = run("sandbox", "delete", "cli-pick-a", input="n\n")
-        assert kept.exit_code == 1 and "Aborted" in kept.output
-        assert run("sandbox", "delete", "cli-pick-a", input="y\n").exit_code == 0
+        # In a terminal, delete --all asks first (answering no keeps them); one ID is deleted at once.
+        kept = run("sandbox", "delete", "--all", input="n\n")
+        assert kept.exit_code == 1 and "Aborted" in kept.output and "cli-pick-a" in kept.output
+        assert "cli-pick-a" in run("sandbox", "list").stdout
+        assert run("sandbox", "delete", "cli-pick-a").exit_code == 0
     finally:
         run("sandbox", "delete", "-a", "-f")
