@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh Debian/Ubuntu box:
 #   make run    install what is missing, build the default sandbox image, start the server
 #   make test   the same preparation, then lint, type check and the whole test suite
-.PHONY: run test test-ts install docker image lint format sdk-sync bench official-sdk current-sdk security-report clean
+.PHONY: run test test-ts install docker image dashboard-assets lint format sdk-sync bench official-sdk current-sdk security-report clean
 
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -29,7 +29,22 @@ docker:
 image: docker install
 	$(PY) -m daytona_server.runner.default_image
 
-run: image
+# The dashboard's terminal, xterm.js, from npm (src/daytona_server/dashboard/npm, locked) into the
+# gitignored static/vendor/ it is served from; without npm the dashboard runs without its terminal.
+DASHBOARD_NPM := src/daytona_server/dashboard/npm
+DASHBOARD_VENDOR := src/daytona_server/dashboard/static/vendor
+
+$(DASHBOARD_NPM)/node_modules/.package-lock.json: $(DASHBOARD_NPM)/package.json $(DASHBOARD_NPM)/package-lock.json
+	@if command -v npm >/dev/null; then cd $(DASHBOARD_NPM) && npm ci --no-audit --no-fund; \
+	else echo "warning: npm not found: the dashboard runs without its terminal (install Node.js, then make dashboard-assets)"; fi
+
+dashboard-assets: $(DASHBOARD_NPM)/node_modules/.package-lock.json
+	@if test -d $(DASHBOARD_NPM)/node_modules/@xterm; then \
+		mkdir -p $(DASHBOARD_VENDOR) && cd $(DASHBOARD_NPM)/node_modules/@xterm && \
+		cp xterm/lib/xterm.mjs xterm/css/xterm.css addon-fit/lib/addon-fit.mjs $(CURDIR)/$(DASHBOARD_VENDOR)/ && \
+		cp xterm/LICENSE $(CURDIR)/$(DASHBOARD_VENDOR)/xterm.LICENSE; fi
+
+run: image dashboard-assets
 	DAYTONA_DATA_DIR=$(DATA_DIR) $(VENV)/bin/daytona server --host $(HOST) --port $(PORT)
 
 lint: install
@@ -80,7 +95,7 @@ $(TS_SDK)/node_modules/.package-lock.json: $(TS_SDK)/package.json $(TS_SDK)/pack
 test-ts: image $(TS_SDK)/node_modules/.package-lock.json
 	cd $(TS_SDK) && npm test
 
-test: image official-sdk current-sdk lint test-ts
+test: image dashboard-assets official-sdk current-sdk lint test-ts
 	@WITH_TEST_DEPS=1 ./scripts/ensure-docker.sh
 	$(VENV)/bin/pytest -q
 
@@ -92,4 +107,5 @@ bench: image
 	$(PY) bench/create_exec.py
 
 clean:
-	rm -rf $(VENV) $(OFFICIAL_VENV) $(CURRENT_VENV) $(COMPAT_TS)/node_modules .pytest_cache .mypy_cache .ruff_cache $(TS_SDK)/node_modules $(TS_SDK)/dist $(TS_SDK)/build
+	rm -rf $(VENV) $(OFFICIAL_VENV) $(CURRENT_VENV) $(COMPAT_TS)/node_modules .pytest_cache .mypy_cache .ruff_cache $(TS_SDK)/node_modules $(TS_SDK)/dist $(TS_SDK)/build \
+		$(DASHBOARD_NPM)/node_modules $(DASHBOARD_VENDOR)

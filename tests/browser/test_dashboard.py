@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from daytona_sdk import (
     CreateWorkspaceParams,
@@ -21,29 +21,11 @@ from daytona_sdk import (
 )
 
 from ..support.dashboard import Dashboard
+from .helpers import confirm, row_of, sign_in_with_password
 
 Shot = Callable[[Page, str], Path]
 # User data that would run if the page ever put it in as HTML.
 MARKUP = "<img src=/x onerror=window.__injected=1>"
-
-
-def sign_in_with_password(page: Page, dashboard: Dashboard) -> None:
-    page.goto("/")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill(dashboard.admin_password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Sandboxes", level=1)).to_be_visible()
-
-
-def row_of(page: Page, sandbox_id: str) -> Locator:
-    return page.locator(f'#sandboxes-table tbody tr[data-id="{sandbox_id}"]')
-
-
-def confirm(page: Page, button: str) -> None:
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name=button).click()
-    expect(dialog).to_be_hidden()
 
 
 @pytest.fixture

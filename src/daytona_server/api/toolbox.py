@@ -46,6 +46,8 @@ _SKIP_REQUEST = {
 WIRE_HEADER = "x-daytona-toolbox-wire"  # set by the server only: which wire format the caller speaks
 _SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 _PATH_PARAM = re.compile(r"\{(\w+)\}")
+# Reads that are no sign of use (the dashboard polls them): they never keep a sandbox from auto-stopping.
+UNTRACKED = frozenset({("GET", "system/metrics")})
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -103,8 +105,9 @@ async def forward_to_agent(
 
     `wire` tells the agent which generation's answer to give where the two differ (daytona_agent.wire).
     """
-    await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
-    return await relay_to_agent(state, workspace_id, path, request, wire=wire)
+    track = (request.method, path) not in UNTRACKED
+    await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id, track)
+    return await relay_to_agent(state, workspace_id, path, request, track=track, wire=wire)
 
 
 async def relay_to_agent(

@@ -1,6 +1,7 @@
 """The web dashboard: static HTML, CSS and ES modules served at `/`, talking to the REST API under /api.
 
-No build step and no CDN: everything the browser loads comes from `static/`.
+No build step and no CDN: everything the browser loads comes from `static/`; the one third-party library,
+xterm.js for the terminal, is copied from npm into `static/vendor/` by `make dashboard-assets`.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from starlette.types import Scope
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-# The dashboard loads only its own files and talks only to its own origin.
+# The dashboard loads only its own files and talks only to its own origin. Inline styles are allowed
+# because xterm.js writes its theme into <style> elements and style attributes; scripts stay 'self'
+# only, and every directive that could load a URL (a style's too) stays on this origin.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -124,8 +124,8 @@ class SandboxService:
             found = [s for s in found if all(s.labels.get(k) == v for k, v in labels.items())]
         return found
 
-    def for_toolbox(self, user: User, sandbox_id: str) -> Sandbox:
-        """The sandbox, if its toolbox can be used now; records the activity (for auto-stop)."""
+    def for_toolbox(self, user: User, sandbox_id: str, record: bool = True) -> Sandbox:
+        """The sandbox, if its toolbox can be used now; with `record`, notes the activity (for auto-stop)."""
         with self.db.session() as session:
             sandbox = self.find(session, user, sandbox_id)
             if not accepts_toolbox(sandbox.state):
@@ -133,7 +133,7 @@ class SandboxService:
                     f"sandbox {sandbox_id} is {sandbox.state}: start it first (daytona sandbox start {sandbox_id})"
                 )
             now = utcnow()
-            if now - sandbox.last_activity_at > ACTIVITY_RESOLUTION:
+            if record and now - sandbox.last_activity_at > ACTIVITY_RESOLUTION:
                 sandbox.last_activity_at = now
                 session.commit()
             return sandbox

@@ -35,7 +35,7 @@ async function errorFrom(response) {
  * Call `/api<path>`. Returns the parsed JSON (or text, or null for an empty answer); with
  * `raw: true` the Response itself. Throws ApiError with the server's message on any failure.
  */
-export async function api(method, path, { body, raw = false, signal } = {}) {
+export async function api(method, path, { body, raw = false, signal, keepalive = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!SAFE_METHODS.has(method)) headers["X-Daytona-CSRF"] = "1";
@@ -48,6 +48,7 @@ export async function api(method, path, { body, raw = false, signal } = {}) {
       credentials: "same-origin",
       cache: "no-store",
       signal,
+      keepalive,
     });
   } catch (err) {
     if (err && err.name === "AbortError") throw err;
@@ -63,6 +64,36 @@ export async function api(method, path, { body, raw = false, signal } = {}) {
   if (!text) return null;
   const type = response.headers.get("Content-Type") || "";
   return type.includes("json") ? JSON.parse(text) : text;
+}
+
+/**
+ * POST `file` as the multipart field `file` to `/api<path>`; `onProgress(sent, total)` follows the
+ * upload (fetch cannot report it, XMLHttpRequest can). Resolves when stored; throws ApiError as api().
+ */
+export function uploadFile(path, file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", `/api${path}`);
+    request.setRequestHeader("Accept", "application/json");
+    request.setRequestHeader("X-Daytona-CSRF", "1");
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    });
+    request.addEventListener("load", async () => {
+      if (request.status >= 200 && request.status < 300) {
+        resolve();
+        return;
+      }
+      const error = await errorFrom(new Response(request.responseText, { status: request.status, statusText: request.statusText }));
+      if (request.status === 401) onUnauthorized(error);
+      reject(error);
+    });
+    request.addEventListener("error", () => reject(new ApiError(0, "Cannot reach the server: check that it is running and try again.")));
+    request.addEventListener("abort", () => reject(new DOMException("The upload was cancelled.", "AbortError")));
+    const form = new FormData();
+    form.append("file", file, file.name);
+    request.send(form);
+  });
 }
 
 /** Read at most `limit` bytes of a text answer; says whether it stopped early. */

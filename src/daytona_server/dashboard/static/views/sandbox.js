@@ -1,10 +1,14 @@
-// One sandbox: its details (polled every 2 s, like the list), its actions, and its recent session
-// commands with their logs. Sessions are read through the toolbox, which counts as activity, so they
-// are loaded on opening the page and on request only, never polled.
+// One sandbox: its details (polled every 2 s, like the list), its actions, live usage charts, a terminal,
+// a file browser, and its recent session commands with their logs. Sessions and files are read through
+// the toolbox, which counts as activity, so they are loaded on opening the page and on request only,
+// never polled; the usage charts poll a path the server does not count.
 
 import { api, enc, readText } from "../api.js";
 import { announce, fill, h, showError, timeAgo } from "../ui.js";
 import { POLL_MS, actionButtons, labelList, metadata, resourcesText, runAction, stateBadge, updateButtons } from "./common.js";
+import { filesPanel } from "./files.js";
+import { metricsPanel } from "./metrics.js";
+import { terminalPanel } from "./terminal.js";
 
 const MAX_COMMANDS = 50;
 const MAX_LOG_BYTES = 1024 * 1024;
@@ -75,6 +79,9 @@ export function renderSandbox(main, route, ctx) {
     commandsError,
     commandsBody,
   );
+  const usage = metricsPanel(id);
+  const terminal = terminalPanel(id);
+  const files = filesPanel(id);
   let sandbox = null;
   let pending = false;
   let stopped = false;
@@ -92,6 +99,7 @@ export function renderSandbox(main, route, ctx) {
     if (!actions.firstChild) fill(actions, actionButtons(next, act, { small: false }));
     updateButtons(actions, next.state, pending);
     if (stateChanged) announce(`Sandbox ${next.id} is ${next.state}.`);
+    for (const tool of [usage, terminal, files]) tool.setState(next.state);
     if (next.state === "started" && !wasStarted) loadCommands();
     if (next.state !== "started") {
       fill(
@@ -120,6 +128,9 @@ export function renderSandbox(main, route, ctx) {
         fill(infoPanel, h("p", {}, "This sandbox does not exist (any more). ", h("a", { href: "#/sandboxes" }, "Back to sandboxes")));
         fill(actions);
         fill(commandsBody);
+        usage.dispose();
+        terminal.dispose();
+        for (const tool of [usage, terminal, files]) tool.element.remove();
       }
     }
   }
@@ -241,12 +252,16 @@ export function renderSandbox(main, route, ctx) {
     h("nav", { class: "breadcrumb", "aria-label": "Breadcrumb" }, h("a", { href: "#/sandboxes" }, "Sandboxes"), " / ", h("code", {}, id)),
     h("div", { class: "page-head" }, h("div", {}, title, subtitle), actions),
     errorSlot,
-    infoPanel,
+    h("div", { class: "detail-grid" }, infoPanel, usage.element),
+    terminal.element,
+    files.element,
     commandsPanel,
   );
   refresh().then(schedule);
   return () => {
     stopped = true;
     window.clearTimeout(timer);
+    usage.dispose();
+    terminal.dispose();
   };
 }

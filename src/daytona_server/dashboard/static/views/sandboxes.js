@@ -4,10 +4,11 @@
 import { api } from "../api.js";
 import { announce, fill, h, showError, timeAgo } from "../ui.js";
 import { POLL_MS, actionButtons, labelList, resourcesText, runAction, stateBadge, updateButtons } from "./common.js";
+import { createForm } from "./create.js";
 
 const COLUMNS = ["ID", "Name", "State", "Image", "Target", "Resources", "Labels", "Created"];
 
-export function renderSandboxes(main) {
+export function renderSandboxes(main, route, ctx) {
   const errorSlot = h("div", { id: "sandboxes-error" });
   const updated = h("span", { class: "muted", id: "last-refresh" });
   const tbody = h("tbody");
@@ -17,7 +18,7 @@ export function renderSandboxes(main) {
     h(
       "td",
       { colspan: COLUMNS.length + 1, class: "empty" },
-      "No sandboxes yet. Create one with the SDK: ",
+      "No sandboxes yet. Create one with the button above, the SDK: ",
       h("code", {}, "Daytona().create()"),
       ", or the CLI: ",
       h("code", {}, "daytona sandbox create"),
@@ -166,6 +167,32 @@ export function renderSandboxes(main) {
     { type: "button", class: "secondary", onclick: () => refresh() },
     "Refresh now",
   );
+  const createSlot = h("section", { class: "panel", id: "create-panel", hidden: true });
+  const createButton = h(
+    "button",
+    { type: "button", id: "open-create", "aria-expanded": "false", "aria-controls": "create-panel", onclick: () => toggleCreate(true) },
+    "Create sandbox",
+  );
+
+  function toggleCreate(open) {
+    createSlot.hidden = !open;
+    createButton.setAttribute("aria-expanded", String(open));
+    createButton.disabled = open;
+    if (!open) {
+      fill(createSlot);
+      createButton.focus();
+      return;
+    }
+    const form = createForm({
+      onCreated: (workspace) => {
+        announce(`Sandbox ${workspace.id} created.`);
+        ctx.navigate(`#/sandboxes/${encodeURIComponent(workspace.id)}`);
+      },
+      onCancel: () => toggleCreate(false),
+    });
+    fill(createSlot, form.element);
+    form.focus();
+  }
 
   main.append(
     h(
@@ -177,8 +204,9 @@ export function renderSandboxes(main) {
         h("h1", {}, "Sandboxes"),
         h("p", {}, "States update live, every 2 seconds. ", updated),
       ),
-      refreshButton,
+      h("div", { class: "head-actions" }, createButton, refreshButton),
     ),
+    createSlot,
     errorSlot,
     h(
       "div",
