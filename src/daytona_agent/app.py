@@ -12,9 +12,11 @@ from . import (
     fs,
     git,
     git_current,
+    interpreter_routes,
     lsp,
     preview,
     process,
+    pty_routes,
     session_routes,
     system_info,
 )
@@ -35,7 +37,9 @@ def build_router(user: OsUser) -> Router:
 
     router.route("POST", "/process/execute")(process.execute_handler(user))
     router.route("POST", "/process/code-run")(code_run.handler(user))
-    session_routes.install(router, user)
+    sessions = session_routes.install(router, user)
+    sessions.busy_sources.append(pty_routes.install(router, user).alive)
+    interpreter_routes.register(router, user)
     preview.register(router)
     lsp.register(router, user)
     fs.register(router, user)

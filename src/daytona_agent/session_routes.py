@@ -9,7 +9,7 @@
     GET    /process/session/{sessionId}/command/{commandId}   -> Command {id, command, exitCode, ...}
     GET    .../command/{commandId}/logs[?offset=N][&follow=true][&format=ndjson|json]
     POST   .../command/{commandId}/input                      {data, eof?}
-    GET    /activity                                          -> {busy, runningCommands, lastActivity}
+    GET    /activity                                          -> {busy, runningCommands, openTerminals, lastActivity}
 
 `logs` answers text/plain (the whole log, as the official client expects) with the next offset in
 the `X-Daytona-Log-Offset` header. `follow=true` streams until the command has ended;

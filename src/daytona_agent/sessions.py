@@ -28,7 +28,7 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import children
 from .http import HttpError
@@ -73,6 +73,8 @@ class SessionManager:
         self.sessions: Dict[str, Session] = collections.OrderedDict()
         self.active: Set[Command] = set()
         self.last_activity = time.time()
+        # Other work that keeps the sandbox busy, each a count (PTY terminals with a live shell).
+        self.busy_sources: List[Callable[[], int]] = []
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -205,7 +207,13 @@ class SessionManager:
     def activity(self) -> Dict[str, Any]:
         with self.lock:
             running = sum(1 for c in self.active if c.state in ("queued", "running"))
-            return {"busy": running > 0, "runningCommands": running, "lastActivity": self.last_activity}
+        terminals = sum(source() for source in self.busy_sources)
+        return {
+            "busy": running > 0 or terminals > 0,
+            "runningCommands": running,
+            "openTerminals": terminals,
+            "lastActivity": self.last_activity,
+        }
 
     def shutdown(self) -> None:
         """Kill every session's processes (tests; the agent's SIGTERM handler kills all children)."""

@@ -13,8 +13,10 @@ from ._async.daytona import AsyncDaytona
 from ._async.filesystem import AsyncFileSystem
 from ._async.git import AsyncGit
 from ._async.images import AsyncImages
+from ._async.interpreter import AsyncCodeInterpreter
 from ._async.lsp_server import AsyncLspServer
 from ._async.process import AsyncProcess
+from ._async.pty import AsyncPtyHandle
 from ._async.snapshots import AsyncSnapshots
 from ._async.volumes import AsyncVolumes
 from ._async.workspace import AsyncWorkspace
@@ -46,6 +48,7 @@ from ._fs_git_models import (
     SearchFilesResponse,
 )
 from ._image_models import Image
+from ._interpreter_models import ExecutionError, ExecutionResult, InterpreterContext, OutputMessage
 from ._lsp_models import (
     CompletionItem,
     CompletionList,
@@ -78,12 +81,15 @@ from ._process_models import (
     SessionExecuteRequest,
     SessionExecuteResponse,
 )
+from ._pty_models import PtyResult, PtySessionInfo, PtySize
 from ._sync.daytona import Daytona
 from ._sync.filesystem import FileSystem
 from ._sync.git import Git
 from ._sync.images import Images
+from ._sync.interpreter import CodeInterpreter
 from ._sync.lsp_server import LspServer
 from ._sync.process import Process
+from ._sync.pty import PtyHandle
 from ._sync.snapshots import Snapshots
 from ._sync.volumes import Volumes
 from ._sync.workspace import Workspace
@@ -101,16 +107,19 @@ SandboxState = WorkspaceState
 SandboxTargetRegion = WorkspaceTargetRegion
 
 __all__ = [
+    "AsyncCodeInterpreter",
     "AsyncDaytona",
     "AsyncFileSystem",
     "AsyncGit",
     "AsyncImages",
     "AsyncLspServer",
     "AsyncProcess",
+    "AsyncPtyHandle",
     "AsyncSandbox",
     "AsyncSnapshots",
     "AsyncVolumes",
     "AsyncWorkspace",
+    "CodeInterpreter",
     "CodeLanguage",
     "CodeRunParams",
     "Command",
@@ -134,6 +143,8 @@ __all__ = [
     "DaytonaServerError",
     "DaytonaTimeoutError",
     "ExecuteResponse",
+    "ExecutionError",
+    "ExecutionResult",
     "FileInfo",
     "FileStatus",
     "FileSystem",
@@ -145,6 +156,7 @@ __all__ = [
     "Image",
     "Images",
     "InfoResources",
+    "InterpreterContext",
     "ListBranchResponse",
     "LogChunk",
     "LspLanguageId",
@@ -154,10 +166,15 @@ __all__ = [
     "LspSymbol",
     "Match",
     "NetworkInfo",
+    "OutputMessage",
     "Position",
     "PreviewLink",
     "Process",
     "ProcessExecutionError",
+    "PtyHandle",
+    "PtyResult",
+    "PtySessionInfo",
+    "PtySize",
     "Range",
     "ReplaceResult",
     "Sandbox",

@@ -19,7 +19,7 @@ from ..support.server import ROOT, RunningServer
 HARNESS = ROOT / "tests" / "compat" / "typescript"
 FLOWS = (
     "dirs,code-run,execute-command,upload-download-file,upload-download-files,download-missing,git,sessions,"
-    "session-logs-follow,"
+    "session-logs-follow,pty,interpreter,"
     "stop-start,archive-start,labels-list,preview,lsp,snapshot,create-from-image,volume,fork,error-not-found,error-authentication"
 )
 

@@ -84,6 +84,9 @@ def test_public_names_are_pinned() -> None:
             "AsyncImages", "Image", "Images",
             "AsyncSnapshots", "AsyncVolumes", "Snapshot", "Snapshots", "Volume", "VolumeMount", "Volumes",
             "NetworkInfo",
+            "AsyncPtyHandle", "PtyHandle", "PtyResult", "PtySessionInfo", "PtySize",
+            "AsyncCodeInterpreter", "CodeInterpreter", "ExecutionError", "ExecutionResult", "InterpreterContext",
+            "OutputMessage",
         ]
     )  # fmt: skip
     for name in daytona_sdk.__all__:

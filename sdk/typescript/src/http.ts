@@ -165,6 +165,11 @@ export class HttpClient {
     return url.toString();
   }
 
+  /** The ws:// (or wss://) URL of `path` and the headers that authenticate a WebSocket upgrade to it. */
+  websocketTarget(path: string, query?: Query): { url: string; headers: Record<string, string> } {
+    return { url: this.url(path, query).replace(/^http/, 'ws'), headers: { ...this.#headers } };
+  }
+
   /** Send a request; return the decoded JSON body (undefined when empty) or throw a DaytonaError. */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const url = this.url(path, options.query);

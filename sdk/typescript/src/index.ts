@@ -70,7 +70,11 @@ export type {
   WorkspaceInfo,
   WorkspaceResources,
 } from './models.js';
+export { CodeInterpreter } from './interpreter.js';
+export type { ExecutionError, ExecutionResult, InterpreterContext, OutputMessage, RunCodeOptions } from './interpreter.js';
 export { Process } from './process.js';
+export { PtyHandle } from './pty.js';
+export type { PtyConnectOptions, PtyCreateOptions, PtyResult, PtySessionInfo } from './pty.js';
 export type { CommandLogs, LogChunk, OutputCallback, OutputCallbacks } from './process.js';
 export { Workspace };
 

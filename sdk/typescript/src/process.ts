@@ -4,6 +4,7 @@
  */
 import { DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError, ProcessExecutionError } from './errors.js';
 import { HttpClient, Query, timeoutSeconds } from './http.js';
+import { PtySessions } from './pty.js';
 import {
   CodeLanguage,
   CodeRunParams,
@@ -105,17 +106,19 @@ function stripUndefined(body: Record<string, unknown>): Record<string, unknown> 
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined && v !== null));
 }
 
-/** Process and code execution in one sandbox, as its user. */
-export class Process {
+/** Process and code execution in one sandbox, as its user; PTY terminals (pty.ts) too. */
+export class Process extends PtySessions {
   readonly #http: HttpClient;
   readonly #language: CodeLanguage;
   readonly #base: string;
 
   /** @internal */
   constructor(http: HttpClient, workspaceId: string, language: CodeLanguage) {
+    const base = `/toolbox/${encodeURIComponent(workspaceId)}/toolbox/process`;
+    super(http, base);
     this.#http = http;
     this.#language = language;
-    this.#base = `/toolbox/${encodeURIComponent(workspaceId)}/toolbox/process`;
+    this.#base = base;
   }
 
   /**

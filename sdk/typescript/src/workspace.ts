@@ -6,6 +6,7 @@ import { DaytonaError, DaytonaTimeoutError } from './errors.js';
 import { FileSystem } from './filesystem.js';
 import { Git } from './git.js';
 import { HttpClient, timeoutSeconds } from './http.js';
+import { CodeInterpreter } from './interpreter.js';
 import { LspLanguageId, LspServer } from './lspServer.js';
 import {
   CodeLanguage,
@@ -105,6 +106,8 @@ export class Workspace {
   readonly process: Process;
   readonly fs: FileSystem;
   readonly git: Git;
+  /** Runs python statefully: variables stay between runs (interpreter.ts). */
+  readonly codeInterpreter: CodeInterpreter;
   readonly #http: HttpClient;
 
   /** @internal Sandboxes come from `Daytona.create`, `get` and `list`. */
@@ -116,6 +119,7 @@ export class Workspace {
     this.process = new Process(http, this.id, this.codeLanguage);
     this.fs = new FileSystem(http, this.id);
     this.git = new Git(http, this.id);
+    this.codeInterpreter = new CodeInterpreter(http, this.id);
   }
 
   get #path(): string {

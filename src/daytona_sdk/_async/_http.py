@@ -29,6 +29,12 @@ class AsyncHttp:
             transport=transport,
         )
 
+    def websocket_target(self, path: str) -> tuple[str, dict[str, str]]:
+        """The ws:// (or wss://) URL of `path` and the headers a WebSocket upgrade to it sends."""
+        url = self.server_url.rstrip("/") + path
+        headers = {"Authorization": self._client.headers["Authorization"], "User-Agent": USER_AGENT}
+        return ("ws" + url[4:] if url.startswith("http") else url), headers
+
     async def request(
         self,
         method: str,

@@ -14,6 +14,7 @@ from .._models import NetworkInfo, PreviewLink, WorkspaceInfo, WorkspaceResource
 from ._http import AsyncHttp
 from .filesystem import AsyncFileSystem
 from .git import AsyncGit
+from .interpreter import AsyncCodeInterpreter
 from .lsp_server import AsyncLspServer
 from .process import AsyncProcess
 
@@ -31,6 +32,7 @@ class AsyncWorkspace:
         self.process = AsyncProcess(http, self.id, self.code_language)
         self.fs = AsyncFileSystem(http, self.id)
         self.git = AsyncGit(http, self.id)
+        self.code_interpreter = AsyncCodeInterpreter(http, self.id)
 
     def __repr__(self) -> str:
         return f"<Workspace {self.id} {self.instance.state}>"

@@ -30,6 +30,12 @@ class SyncHttp:
             transport=transport,
         )
 
+    def websocket_target(self, path: str) -> tuple[str, dict[str, str]]:
+        """The ws:// (or wss://) URL of `path` and the headers a WebSocket upgrade to it sends."""
+        url = self.server_url.rstrip("/") + path
+        headers = {"Authorization": self._client.headers["Authorization"], "User-Agent": USER_AGENT}
+        return ("ws" + url[4:] if url.startswith("http") else url), headers
+
     def request(
         self,
         method: str,

@@ -29,13 +29,14 @@ from .._process_models import (
     SessionExecuteResponse,
 )
 from ._http import SyncHttp
+from .pty import PtySessions
 
 # Extra time the HTTP call waits beyond a command's own timeout before giving up on the server.
 HTTP_GRACE_S = 30.0
 RECONNECT_DELAY_S = 0.5
 
 
-class Process:
+class Process(PtySessions):
     def __init__(self, http: SyncHttp, workspace_id: str, language: CodeLanguage) -> None:
         self._http = http
         self._workspace_id = workspace_id

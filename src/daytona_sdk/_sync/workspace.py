@@ -14,6 +14,7 @@ from .._models import NetworkInfo, PreviewLink, WorkspaceInfo, WorkspaceResource
 from ._http import SyncHttp
 from .filesystem import FileSystem
 from .git import Git
+from .interpreter import CodeInterpreter
 from .lsp_server import LspServer
 from .process import Process
 
@@ -31,6 +32,7 @@ class Workspace:
         self.process = Process(http, self.id, self.code_language)
         self.fs = FileSystem(http, self.id)
         self.git = Git(http, self.id)
+        self.code_interpreter = CodeInterpreter(http, self.id)
 
     def __repr__(self) -> str:
         return f"<Workspace {self.id} {self.instance.state}>"

@@ -311,6 +311,121 @@ async function main() {
     }
   });
 
+  // PTY terminals over WebSockets (Process.js createPty/connectPty, PtyHandle.js): echo, envs, cwd,
+  // resize, one client at a time, the scrollback on reconnect, the exit code, kill.
+  await flow('interpreter', async () => {
+    const ci = sandbox.codeInterpreter;
+    const seen = [];
+    const started = Date.now();
+    const streamed = await ci.runCode("import time\nprint('a')\ntime.sleep(1)\nprint('b')", {
+      onStdout: (m) => seen.push([Date.now() - started, m.output]),
+    });
+    check(streamed.stdout === 'a\nb\n', `stdout ${JSON.stringify(streamed.stdout)}`);
+    check(seen.length === 2 && seen[1][0] - seen[0][0] > 600, `not streamed: ${JSON.stringify(seen)}`);
+    await ci.runCode('x = 41');
+    const kept = await ci.runCode('print(x + 1)');
+    check(kept.stdout === '42\n', `variables do not persist: ${JSON.stringify(kept)}`);
+    const errors = [];
+    const failed = await ci.runCode("raise ValueError('bad')", { onError: (e) => errors.push(e) });
+    check(failed.error?.name === 'ValueError' && failed.error.value === 'bad', `error ${JSON.stringify(failed.error)}`);
+    check(errors.length === 1 && failed.error.traceback.includes('ValueError'), `onError ${JSON.stringify(errors)}`);
+    let timedOut = '';
+    try {
+      await ci.runCode('import time; time.sleep(30)', { timeout: 1 });
+    } catch (error) {
+      timedOut = errorClass(error);
+    }
+    check(timedOut === 'DaytonaTimeoutError', `a 1 s timeout gave ${timedOut || 'no error'}`);
+    const after = await ci.runCode('print(x)');
+    check(after.stdout === '41\n', `the context lost its variables at the timeout: ${JSON.stringify(after)}`);
+    const ctx = await ci.createContext('/tmp');
+    try {
+      const isolated = await ci.runCode("import os; print('x' in globals(), os.getcwd())", { context: ctx });
+      check(isolated.stdout === 'False /tmp\n', `context not isolated: ${JSON.stringify(isolated)}`);
+      const listed = await ci.listContexts();
+      check(listed.length === 1 && listed[0].id === ctx.id, `contexts ${JSON.stringify(listed)}`);
+    } finally {
+      await ci.deleteContext(ctx);
+    }
+    let gone = '';
+    try {
+      await ci.runCode('1', { context: ctx });
+    } catch (error) {
+      gone = `${errorClass(error)}: ${error.message}`;
+    }
+    check(gone.includes('not found'), `a deleted context still runs: ${gone || 'no error'}`);
+    return `streamed=${seen.length} timeout=${timedOut} deleted=${oneLine(gone)}`;
+  });
+
+  await flow('pty', async () => {
+    const id = `compat-pty-${RUN_ID}`;
+    const collector = () => {
+      const decoder = new TextDecoder();
+      const sink = { text: '', onData: (data) => (sink.text += decoder.decode(data, { stream: true })) };
+      return sink;
+    };
+    const seen = async (sink, needle, seconds = 30) => {
+      const deadline = Date.now() + seconds * 1000;
+      while (!sink.text.includes(needle)) {
+        if (Date.now() > deadline) {
+          throw new CheckFailed(`no ${JSON.stringify(needle)} in ${JSON.stringify(sink.text.slice(-300))}`);
+        }
+        await sleep(50);
+      }
+    };
+    const first = collector();
+    const pty = await sandbox.process.createPty({
+      id, cols: 100, rows: 30, cwd: '/tmp', envs: { COMPAT_PTY: 'env-ok' }, onData: first.onData,
+    });
+    try {
+      await pty.sendInput('echo hi $COMPAT_PTY $(pwd) $(stty size)\n');
+      await seen(first, 'hi env-ok /tmp 30 100');
+      const resized = await pty.resize(120, 40);
+      check(resized.cols === 120 && resized.rows === 40, `resize answered ${JSON.stringify(resized)}`);
+      await pty.sendInput('echo size $(stty size)\n');
+      await seen(first, 'size 40 120');
+      const info = await sandbox.process.getPtySessionInfo(id);
+      const infoOk = info.active === true && info.cwd === '/tmp' && info.envs?.COMPAT_PTY === 'env-ok';
+      check(infoOk, `info ${JSON.stringify(info)}`);
+      const listed = await sandbox.process.listPtySessions();
+      check(listed.some((s) => s.id === id), `listPtySessions: ${JSON.stringify(listed.map((s) => s.id))}`);
+      let refused = null;
+      try {
+        const other = await sandbox.process.connectPty(id, { onData: () => undefined });
+        await other.disconnect();
+      } catch (error) {
+        refused = error;
+      }
+      // The agent refuses the upgrade with 409; the SDK's PtyHandle reports a `ws` ErrorEvent as "[object Object]".
+      check(refused instanceof DaytonaError, `a second connection: ${refused ? errorClass(refused) : 'accepted'}`);
+    } finally {
+      await pty.disconnect();
+    }
+    const second = collector();
+    const again = await sandbox.process.connectPty(id, { onData: second.onData });
+    await seen(second, 'hi env-ok /tmp 30 100'); // the scrollback
+    await again.sendInput('exit 7\n');
+    const result = await withTimeout(again.wait(), 30, 'the exit of the PTY');
+    check(result.exitCode === 7, `exit result ${JSON.stringify(result)}`);
+    await again.disconnect();
+
+    const victim = await sandbox.process.createPty({ id: `${id}-victim`, onData: () => undefined });
+    await victim.sendInput('sleep 600\n');
+    await victim.kill();
+    const killed = await withTimeout(victim.wait(), 30, 'the exit of the killed PTY');
+    check(killed.exitCode === 137, `killed result ${JSON.stringify(killed)}`);
+    await victim.disconnect();
+    const remaining = await sandbox.process.listPtySessions();
+    check(!remaining.some((s) => s.id === `${id}-victim`), 'the killed PTY is still listed');
+    try {
+      await sandbox.process.getPtySessionInfo('no-such-pty');
+      throw new CheckFailed('an unknown PTY has info');
+    } catch (error) {
+      check(error instanceof DaytonaNotFoundError, `unknown PTY: ${errorClass(error)}: ${error.message}`);
+    }
+    return `exit=${result.exitCode} killed=${killed.exitCode} second_connection=refused`;
+  });
+
   await flow('stop-start', async () => {
     await sandbox.stop(120);
     check(sandbox.state === 'stopped', `after stop: ${sandbox.state}`);
