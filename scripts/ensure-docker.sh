@@ -37,6 +37,10 @@ fi
 if [ "${WITH_TEST_DEPS:-0}" = 1 ] && ! [ -x /usr/bin/chromium ]; then
   missing+=(chromium)
 fi
+# ... and `daytona sandbox ssh` in a real terminal, tmux's.
+if [ "${WITH_TEST_DEPS:-0}" = 1 ] && ! command -v tmux >/dev/null 2>&1; then
+  missing+=(tmux)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo ">> installing ${missing[*]} (Debian packages)"
   $SUDO apt-get update -qq

@@ -89,6 +89,7 @@ def docs() -> None:
 cli.add_command(account.login)
 cli.add_command(account.logout)
 sandbox.sandbox.add_command(shell.exec_command)
+sandbox.sandbox.add_command(shell.ssh)
 cli.add_command(sandbox.sandbox)
 cli.add_command(image.image)
 cli.add_command(completion.autocomplete)

@@ -41,7 +41,8 @@ def test_version_and_help() -> None:
     assert run("version").output.startswith("daytona ")
     for command in (
         [], ["sandbox"], ["sandbox", "create"], ["sandbox", "list"], ["sandbox", "info"], ["sandbox", "start"],
-        ["sandbox", "stop"], ["sandbox", "delete"], ["sandbox", "archive"], ["sandbox", "exec"], ["image"],
+        ["sandbox", "stop"], ["sandbox", "delete"], ["sandbox", "archive"], ["sandbox", "exec"], ["sandbox", "ssh"],
+        ["image"],
         ["image", "push"],
         ["image", "list"], ["image", "delete"], ["login"], ["logout"], ["autocomplete"], ["docs"], ["server"],
     ):  # fmt: skip
@@ -120,6 +121,7 @@ def test_class_presets_and_delete_all(env: dict[str, str]) -> None:
         (["image", "delete", "no-such-image-id"], 1, "error: image no-such-image-id not found"),
         (["sandbox", "exec", "no-such-box", "--", "true"], 1, "error: sandbox no-such-box not found"),
         (["sandbox", "exec", "x"], 2, "Missing argument"),
+        (["sandbox", "ssh", "x"], 2, "ssh needs a terminal"),
         (["autocomplete", "tcsh"], 2, "'tcsh' is not one of"),
     ],
 )
