@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 from urllib.parse import quote
 
 from ._errors import DaytonaConnectionError, DaytonaError, ProcessExecutionError
-from ._process_models import CommandLogs, OutputCallback, SessionExecuteRequest, SessionExecuteResponse
+from ._process_models import CommandLogs, LogChunk, OutputCallback, SessionExecuteRequest, SessionExecuteResponse
 
 # Output kept in memory per stream when it is streamed to callbacks (the server caps it alike).
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
@@ -68,6 +69,32 @@ def parse_frame(line: str) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise DaytonaConnectionError(f"the server sent a malformed stream line: {line[:200]!r}")
     return event
+
+
+# A followed log over a WebSocket: each message is one stream's bytes after its marker.
+LOG_MARKERS = {b"\x01\x01\x01": "stdout", b"\x02\x02\x02": "stderr"}
+
+
+class LogDemux:
+    """Turns followed-log messages into LogChunks: each stream decoded on its own, a character split
+    across messages (or a reconnect) kept whole; `offset` counts the log's bytes consumed."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+        self._decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in LOG_MARKERS.values()}
+
+    def feed(self, message: str | bytes) -> LogChunk | None:
+        raw = message.encode() if isinstance(message, str) else message
+        stream = LOG_MARKERS.get(raw[:3])
+        if stream is None:
+            raise DaytonaConnectionError(f"the server sent a log message without a stream marker: {raw[:40]!r}")
+        self.offset += len(raw) - 3
+        text = self._decoders[stream].decode(raw[3:])
+        return LogChunk(stream, text, self.offset) if text else None
+
+    def flush(self) -> list[LogChunk]:
+        tails = [(stream, decoder.decode(b"", final=True)) for stream, decoder in self._decoders.items()]
+        return [LogChunk(stream, text, self.offset) for stream, text in tails if text]
 
 
 class _Text:

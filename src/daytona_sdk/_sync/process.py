@@ -13,8 +13,8 @@ from .._models import CodeLanguage, CodeRunParams, ExecuteResponse
 from .._process_base import (
     FOLLOW_READ_TIMEOUT_S,
     ExecStream,
+    LogDemux,
     command_logs,
-    parse_frame,
     session_exec_body,
     session_path,
     session_result,
@@ -28,6 +28,7 @@ from .._process_models import (
     SessionExecuteRequest,
     SessionExecuteResponse,
 )
+from .._ws import ConnectionClosed, connect_ws
 from ._http import SyncHttp
 from .pty import PtySessions
 
@@ -183,7 +184,8 @@ class Process(PtySessions):
     def stream_session_command_logs(
         self, session_id: str, command_id: str, offset: int = 0, reconnect_timeout: float = 30.0
     ) -> Iterator[LogChunk]:
-        """Yield the command's output as it is produced, from byte `offset`, until the command ends.
+        """Yield the command's output as it is produced, from byte `offset`, until the command ends
+        (followed over a WebSocket).
 
         A broken connection (a server restart, a network hiccup) is resumed from the last offset
         for up to `reconnect_timeout` seconds, so nothing is lost or repeated.
@@ -191,20 +193,27 @@ class Process(PtySessions):
         if offset < 0:
             raise DaytonaError("offset must be a non-negative byte offset")
         path = session_path(self._base, session_id, command_id, "/logs")
-        position = offset
+        demux = LogDemux(offset)
         failing_since: float | None = None
         while True:
-            params = {"follow": "true", "format": "ndjson", "offset": position}
+            url, headers = self._http.websocket_target(f"{path}?follow=true&offset={demux.offset}")
             try:
-                for line in self._http.stream_lines("GET", path, params=params, timeout=FOLLOW_READ_TIMEOUT_S):
-                    failing_since = None
-                    event = parse_frame(line)
-                    kind = event.get("type")
-                    if kind in ("stdout", "stderr"):
-                        position = int(event.get("offset", position))
-                        yield LogChunk(str(kind), str(event.get("data", "")), position)
-                    elif kind == "end":
-                        return
+                ws = connect_ws(url, headers, [], FOLLOW_READ_TIMEOUT_S)
+                try:
+                    for message in ws:  # over a WebSocket, as today's SDKs follow logs
+                        failing_since = None
+                        chunk = demux.feed(message)
+                        if chunk is not None:
+                            yield chunk
+                except ConnectionClosed:
+                    pass  # not a clean end: connect again from the last offset
+                finally:
+                    ws.close()
+                if ws.close_code == 1000:  # the command has ended
+                    for chunk in demux.flush():
+                        yield chunk
+                    return
+                raise DaytonaConnectionError(f"the log stream closed ({ws.close_code} {ws.close_reason})")
             except (DaytonaConnectionError, DaytonaTimeoutError, DaytonaServerError) as exc:
                 if isinstance(exc, DaytonaServerError) and exc.status_code not in (502, 503, 504):
                     raise
