@@ -5,6 +5,7 @@
 import { DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError, ProcessExecutionError } from './errors.js';
 import { HttpClient, Query, timeoutSeconds } from './http.js';
 import { PtySessions } from './pty.js';
+import { connectWebSocket } from './websocket.js';
 import {
   CodeLanguage,
   CodeRunParams,
@@ -345,8 +346,8 @@ export class Process extends PtySessions {
   }
 
   /**
-   * Yield the command's output as it is produced, from byte `offset`, until the command ends.
-   * A broken connection is resumed from the last offset for up to `reconnectTimeout` seconds.
+   * Yield the command's output as it is produced, from byte `offset`, until the command ends
+   * (followed over a WebSocket). A broken connection is resumed from the last offset for up to `reconnectTimeout` seconds.
    */
   async *streamSessionCommandLogs(
     sessionId: string,
@@ -358,19 +359,42 @@ export class Process extends PtySessions {
     const path = this.#sessionPath(sessionId, commandId, '/logs');
     let position = offset;
     let failingSince: number | undefined;
+    // Over a WebSocket, as today's SDKs follow logs: each message is one stream's bytes after its
+    // marker; each stream is decoded on its own, so a character split across messages stays whole.
+    const decoders = { stdout: new TextDecoder('utf-8'), stderr: new TextDecoder('utf-8') };
     for (;;) {
       try {
-        const query = { follow: 'true', format: 'ndjson', offset: position };
-        for await (const line of this.#lines('GET', path, query, FOLLOW_READ_TIMEOUT_S)) {
+        const { url, headers } = this.#http.websocketTarget(path, { follow: 'true', offset: position });
+        const ws = await connectWebSocket(url, { headers, timeoutMs: FOLLOW_READ_TIMEOUT_S * 1000 });
+        const queue: Array<Buffer | null> = [];
+        let wake: (() => void) | undefined;
+        ws.onmessage = (data) => {
+          queue.push(data);
+          wake?.();
+        };
+        ws.onclose = () => {
+          queue.push(null);
+          wake?.();
+        };
+        for (;;) {
+          while (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
+          const data = queue.shift() as Buffer | null;
+          if (data === null) break;
           failingSince = undefined;
-          const event = parseFrame(line);
-          if (event.type === 'stdout' || event.type === 'stderr') {
-            position = Number(event.offset ?? position);
-            yield { stream: event.type, data: String(event.data ?? ''), offset: position };
-          } else if (event.type === 'end') {
-            return;
-          }
+          const stream = data[0] === 1 ? 'stdout' : data[0] === 2 ? 'stderr' : undefined;
+          if (stream === undefined) throw new DaytonaConnectionError('the server sent a log message without a stream marker');
+          position += data.length - 3;
+          const text = decoders[stream].decode(data.subarray(3), { stream: true });
+          if (text) yield { stream, data: text, offset: position };
         }
+        if (ws.closeCode === 1000) {
+          for (const stream of ['stdout', 'stderr'] as const) {
+            const tail = decoders[stream].decode();
+            if (tail) yield { stream, data: tail, offset: position };
+          }
+          return;
+        }
+        throw new DaytonaConnectionError(`the log stream closed (${ws.closeCode} ${ws.closeReason})`);
       } catch (error) {
         const transient =
           error instanceof DaytonaConnectionError ||
