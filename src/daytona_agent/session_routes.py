@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 from . import websocket, wire
 from .http import HttpError, Request, Response, Router
 from .process import MAX_OUTPUT_BYTES, _parse_timeout
-from .session_log import STREAM_NAMES, Framer, frame, read_range, split_streams
+from .session_log import STREAM_NAMES, Framer, Segments, frame, read_range, split_streams
 from .sessions import Command, SessionManager, check_session_id
 from .users import OsUser
 
@@ -281,32 +281,41 @@ def _text(manager: SessionManager, cmd: Command, offset: int, end: Optional[int]
             os.close(fd)
 
 
+def _pieces(manager: SessionManager, cmd: Command, offset: int, follow: bool) -> Iterator[Tuple[Segments, int, bool]]:
+    """The log from `offset` as it grows: (segments of new bytes, the position after them, whether the
+    command is done). With `follow`, waits for more and yields empty segments while it is silent;
+    without, yields once."""
+    pos = offset
+    while True:
+        if follow:
+            stop, done = _wait_for_more(manager, cmd, pos, PING_INTERVAL_S)
+        else:
+            with manager.lock:
+                stop, done = cmd.log.size, True
+        segments: Segments = []
+        if stop > pos:
+            with manager.lock:
+                segments = cmd.log.segments(pos, stop)
+            pos = stop
+        yield segments, pos, done
+        if done:
+            return
+
+
 def _ws_logs(manager: SessionManager, cmd: Command, offset: int, follow: bool, ws: websocket.WebSocket) -> None:
     """The log over a WebSocket, as today's SDK reads it: binary messages of stdout (after 01 01 01) and
     stderr (after 02 02 02) bytes from `offset`, closed with 1000 once the command has ended (at once
     without `follow`). It reads from the durable log, so a client that connects again misses nothing."""
     fd = _open(cmd.log.log_path)
-    pos = offset
     try:
-        while True:
-            if follow:
-                stop, done = _wait_for_more(manager, cmd, pos, PING_INTERVAL_S)
-            else:
-                with manager.lock:
-                    stop, done = cmd.log.size, True
-            if stop > pos:
-                with manager.lock:
-                    segments = cmd.log.segments(pos, stop)
-                for stream, a, b in segments:
-                    marker = WS_MARKERS.get(STREAM_NAMES[stream], b"")
-                    for data in read_range(cmd.log.log_path, a, b, fd):
-                        ws.send(marker + data)
-                pos = stop
-            elif not done:
+        for segments, _, done in _pieces(manager, cmd, offset, follow):
+            for stream, a, b in segments:
+                marker = WS_MARKERS[STREAM_NAMES[stream]]
+                for data in read_range(cmd.log.log_path, a, b, fd):
+                    ws.send(marker + data)
+            if not segments and not done:
                 ws.ping()  # a client that went away ends the stream here
-            if done:
-                ws.close(websocket.NORMAL)
-                return
+        ws.close(websocket.NORMAL)
     finally:
         if fd is not None:
             os.close(fd)
@@ -315,25 +324,14 @@ def _ws_logs(manager: SessionManager, cmd: Command, offset: int, follow: bool, w
 def _ndjson(manager: SessionManager, cmd: Command, offset: int, follow: bool) -> Iterator[bytes]:
     framer = Framer()
     fd = _open(cmd.log.log_path)
-    pos = offset
     try:
-        while True:
-            if follow:
-                stop, done = _wait_for_more(manager, cmd, pos, PING_INTERVAL_S)
-            else:
-                with manager.lock:
-                    stop, done = cmd.log.size, True
-            if stop > pos:
-                with manager.lock:
-                    segments = cmd.log.segments(pos, stop)
-                yield from framer.frames(cmd.log.log_path, segments, fd)
-                pos = stop
-            elif not done:
+        for segments, pos, done in _pieces(manager, cmd, offset, follow):
+            yield from framer.frames(cmd.log.log_path, segments, fd)
+            if not segments and not done:
                 yield frame({"type": "ping", "offset": pos})
             if done:
                 yield from framer.flush(pos)
                 yield _end_frame(cmd, pos)
-                return
     finally:
         if fd is not None:
             os.close(fd)
