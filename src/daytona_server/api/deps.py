@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from .. import auth
 from ..accounts import AccountService
 from ..config import Settings
-from ..db.models import User
+from ..db.models import User, utcnow
 from ..db.session import Database
 from ..errors import Forbidden, Unauthorized
 from ..images.service import ImageService
@@ -73,12 +73,21 @@ async def current_user(
     if not key and request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
         raise Forbidden("missing X-Daytona-CSRF header: the dashboard session needs it on changes")
 
+    digest = auth.hash_key(key) if key else ""
+    if key:  # the hot path: a key seen in the last seconds, its last use recorded recently enough
+        known = state.db.cache.user_of(digest)
+        if known is not None and known[1] is not None and utcnow() - known[1] <= auth.LAST_USED_RESOLUTION:
+            return known[0]
+
     def lookup() -> User | None:
+        generation = state.db.cache.generation
         with state.db.session() as session:
             user = auth.authenticate(session, key) if key else auth.session_user(session, cookie)
             if user is not None:
                 session.expunge(user)
-            return user
+        if user is not None and key:  # not if the lookup itself wrote (generation moved): next time
+            state.db.cache.put_key(generation, digest, user, utcnow())
+        return user
 
     user = await run_in_threadpool(lookup)
     if user is None:

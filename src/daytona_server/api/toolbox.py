@@ -106,7 +106,8 @@ async def forward_to_agent(
     `wire` tells the agent which generation's answer to give where the two differ (daytona_agent.wire).
     """
     track = (request.method, path) not in UNTRACKED
-    await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id, track)
+    if not state.sandboxes.toolbox_allowed(user, workspace_id, track):
+        await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id, track)
     return await relay_to_agent(state, workspace_id, path, request, track=track, wire=wire)
 
 

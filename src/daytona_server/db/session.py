@@ -42,8 +42,13 @@ def migrate(engine: Engine) -> None:
 
 class Database:
     def __init__(self, url: str) -> None:
+        from ..hot_cache import HotCache
+
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # API keys' users and sandboxes' owners and states for the toolbox's hot path, kept in step
+        # with this factory's flushes.
+        self.cache = HotCache(self.sessions)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

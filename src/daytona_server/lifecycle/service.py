@@ -124,8 +124,17 @@ class SandboxService:
             found = [s for s in found if all(s.labels.get(k) == v for k, v in labels.items())]
         return found
 
+    def toolbox_allowed(self, user: User, sandbox_id: str, record: bool = True) -> bool:
+        """The hot path of `for_toolbox`, from memory (daytona_server.hot_cache): True when it knows the
+        toolbox may be used and (with `record`) the activity is recent enough; False: ask for_toolbox."""
+        facts = self.db.cache.sandbox(sandbox_id)
+        if facts is None or (facts.owner_id != user.id and user.role != "admin") or not accepts_toolbox(facts.state):
+            return False
+        return not record or utcnow() - facts.last_activity_at <= ACTIVITY_RESOLUTION
+
     def for_toolbox(self, user: User, sandbox_id: str, record: bool = True) -> Sandbox:
         """The sandbox, if its toolbox can be used now; with `record`, notes the activity (for auto-stop)."""
+        generation = self.db.cache.generation
         with self.db.session() as session:
             sandbox = self.find(session, user, sandbox_id)
             if not accepts_toolbox(sandbox.state):
@@ -136,6 +145,7 @@ class SandboxService:
             if record and now - sandbox.last_activity_at > ACTIVITY_RESOLUTION:
                 sandbox.last_activity_at = now
                 session.commit()
+            self.db.cache.put_sandbox(generation, sandbox)  # not when this wrote: the next call does
             return sandbox
 
     def update(self, sandbox_id: str, **fields: Any) -> None:
