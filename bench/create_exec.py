@@ -55,7 +55,9 @@ def own_server() -> Iterator[tuple[str, str]]:
         log_path = Path(tmp) / "server.log"
         with log_path.open("wb") as log:
             cmd = [str(DAYTONA_BIN), "server", "--port", str(port), "--data-dir", str(Path(tmp) / "data")]
-            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+            # Its own session: a Ctrl-C in the terminal stops the bench, whose cleanup still needs
+            # the server; the server gets SIGTERM below once the bench has removed its sandboxes.
+            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 60
             with httpx.Client(trust_env=False, timeout=2) as client:
