@@ -63,7 +63,7 @@ def test_updates_keep_what_they_do_not_name() -> None:
         (",".join(f"203.0.113.{i}" for i in range(11)), "at most 10"),
         ("10.1.0.0/16", "private range"),
         ("100.64.0.0/10", "private range"),
-        ("169.254.169.254", "never reach"),
+        ("169.254.77.1", "never reach"),  # link-local (an address of the class, no traffic is sent)
         ("127.0.0.1", "never reach"),
         ("0.0.0.0/0", "never reach"),
         ("172.29.1.5", "never reach"),  # the sandbox subnet (reserved below)
