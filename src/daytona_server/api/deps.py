@@ -73,6 +73,11 @@ async def current_user(
     if not key and request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
         raise Forbidden("missing X-Daytona-CSRF header: the dashboard session needs it on changes")
 
+    return await user_by(state, key, cookie)
+
+
+async def user_by(state: ServerState, key: str, cookie: str) -> User:
+    """The user of an API key (from memory when it was seen lately), else of a dashboard session."""
     digest = auth.hash_key(key) if key else ""
     if key:  # the hot path: a key seen in the last seconds, its last use recorded recently enough
         known = state.db.cache.user_of(digest)

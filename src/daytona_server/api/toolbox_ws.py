@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 from collections.abc import Callable
-from http import HTTPStatus
 from urllib.parse import quote, urlsplit
 
 import websockets
@@ -26,10 +24,10 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
 
-from .. import auth
 from ..db.models import User
 from ..errors import ApiError, BadGateway, Forbidden, Unauthorized
-from .deps import SESSION_COOKIE, ServerState
+from .deps import SESSION_COOKIE, ServerState, user_by
+from .errors import error_response
 
 MAX_MESSAGE = 4 * 1024 * 1024  # as the agent (daytona_agent.websocket)
 WIRE_HEADER = "x-daytona-toolbox-wire"
@@ -50,39 +48,21 @@ async def websocket_user(websocket: WebSocket, state: ServerState) -> User:
         if origin.netloc != websocket.headers.get("host"):
             raise Forbidden("a WebSocket with the dashboard's session must come from the dashboard's origin")
 
-    def lookup() -> User | None:
-        with state.db.session() as session:
-            user = auth.authenticate(session, key) if key else auth.session_user(session, cookie)
-            if user is not None:
-                session.expunge(user)
-            return user
-
-    user = await run_in_threadpool(lookup)
-    if user is None:
-        raise Unauthorized("invalid API key" if key else "your dashboard session has ended: sign in again")
-    return user
+    return await user_by(state, key, cookie)
 
 
-def error_body(exc: ApiError) -> dict[str, object]:
-    """The JSON error shape of every API answer."""
-    try:
-        phrase = HTTPStatus(exc.status).phrase
-    except ValueError:
-        phrase = "Error"
-    return {"statusCode": exc.status, "message": exc.message, "error": phrase}
-
-
-async def _deny_raw(websocket: WebSocket, status: int, body: bytes, content_type: str = "application/json") -> None:
+async def _refuse(websocket: WebSocket, response: Response) -> None:
     """Refuse the upgrade with an HTTP answer (where the ASGI server can), else a close before accept."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(Response(body, status_code=status, media_type=content_type))
+        await websocket.send_denial_response(response)
     else:
+        status = response.status_code
         await websocket.close(code=4000 + status if 400 <= status < 600 else 1011)
 
 
 async def deny(websocket: WebSocket, error: ApiError) -> None:
     """Refuse the upgrade with the API's JSON error."""
-    await _deny_raw(websocket, error.status, json.dumps(error_body(error)).encode())
+    await _refuse(websocket, error_response(error.status, error.message))
 
 
 async def open_agent(
@@ -107,7 +87,7 @@ async def open_agent(
     except websockets.InvalidStatus as exc:  # the agent (or the app behind a preview) said no: pass it on
         answer = exc.response
         content_type = answer.headers.get("Content-Type", "")
-        await _deny_raw(websocket, answer.status_code, bytes(answer.body or b""), content_type)
+        await _refuse(websocket, Response(bytes(answer.body or b""), answer.status_code, media_type=content_type))
     except (TimeoutError, OSError, websockets.InvalidHandshake) as exc:
         name = exc.__class__.__name__
         await deny(websocket, BadGateway(f"the agent of sandbox {sandbox_id} did not answer ({name}); try again"))

@@ -104,6 +104,11 @@ class Sandbox(Base):
     network_refused: Mapped[int] = mapped_column(BigInteger, default=0)
     network_refused_seen: Mapped[int] = mapped_column(BigInteger, default=0)  # the firewall's count at the last fold
 
+    @property
+    def network_blocked(self) -> bool:
+        """No network: blocked by its policy, or made without an address (networking off, or before it existed)."""
+        return self.network_block_all or self.network_ip is None
+
 
 class Image(Base):
     """An image registered for sandboxes: built, pushed or found on the runner's Docker engine.

@@ -63,7 +63,7 @@ def fork(service: SandboxService, user: User, sandbox_id: str, name: str | None)
         auto_delete_interval=source.auto_delete_interval,
         volumes=list(source.volumes or []),
         unique_name=True,
-        network_block_all=source.network_block_all or source.network_ip is None,
+        network_block_all=source.network_blocked,
         network_allow_list=source.network_allow_list,
         domain_allow_list=source.domain_allow_list,
     )

@@ -487,7 +487,7 @@ class SandboxService:
             if sandbox.state in (State.DESTROYING, State.DESTROYED):
                 raise Conflict(f"sandbox {sandbox_id} is {sandbox.state}")
             current = network_policy.from_row(
-                sandbox.network_block_all or sandbox.network_ip is None,
+                sandbox.network_blocked,
                 sandbox.network_allow_list,
                 sandbox.domain_allow_list,
             )

@@ -93,13 +93,23 @@ def host_addresses() -> set[ipaddress.IPv4Address]:
     return found
 
 
+def network_name(settings: Settings) -> str:
+    """The Docker network of the server with `settings`."""
+    return f"daytona-{settings.server_id}"
+
+
+def chain_prefix(settings: Settings) -> str:
+    """What the names of its firewall chains begin with (iptables allows 28 characters)."""
+    return f"DT{settings.server_id[:6]}"
+
+
 def remove_network(settings: Settings, bridges: BridgeNetworks) -> None:
     """Remove the firewall rules and the bridge of the server with `settings` (none of its sandboxes may be left)."""
-    name = f"daytona-{settings.server_id}"
+    name = network_name(settings)
     bridge = bridges.find(name)
     if bridge is None:
         return
-    prefix = f"DT{settings.server_id[:6]}"
+    prefix = chain_prefix(settings)
     Firewall(Layout(prefix, bridge.device, bridge.subnet, bridge.gateway, bridge.builds, False, 0, 0, 0)).teardown()
     bridges.remove(name)
 
@@ -156,7 +166,7 @@ class SandboxNetworks:
             assert self._dns is not None and self._proxy is not None
             self.firewall = Firewall(
                 Layout(
-                    prefix=f"DT{self.settings.server_id[:6]}",
+                    prefix=chain_prefix(self.settings),
                     bridge=self.bridge.device,
                     subnet=self.bridge.subnet,
                     gateway=self.bridge.gateway,
@@ -184,7 +194,7 @@ class SandboxNetworks:
 
     @property
     def network_name(self) -> str:
-        return f"daytona-{self.settings.server_id}"  # as remove_network finds it
+        return network_name(self.settings)
 
     @property
     def device_name(self) -> str:
@@ -280,7 +290,7 @@ class SandboxNetworks:
 
     def attachment(self, sandbox: Sandbox) -> NetworkAttachment | None:
         """How the sandbox's container joins the bridge; None keeps it on loopback only."""
-        if self.bridge is None or sandbox.network_ip is None or sandbox.network_block_all:
+        if self.bridge is None or sandbox.network_ip is None or sandbox.network_blocked:
             return None
         return NetworkAttachment(self.network_name, sandbox.network_ip)
 

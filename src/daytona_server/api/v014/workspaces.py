@@ -63,7 +63,7 @@ def to_dto(sandbox: Sandbox, settings: Settings, refused: int | None = None) -> 
     `refused` (connections its network policy refused) is known on a single sandbox's read only.
     """
     network: dict[str, object] = {
-        "blockAll": sandbox.network_block_all or sandbox.network_ip is None,
+        "blockAll": sandbox.network_blocked,
         "allowList": sandbox.network_allow_list,
         "domainAllowList": sandbox.domain_allow_list,
     }
