@@ -480,7 +480,7 @@ class SandboxService:
         domain_list: str | None,
     ) -> Sandbox:
         """Change the egress policy, in effect at once on a running sandbox (no restart)."""
-        with self.lock(sandbox_id), self._addresses, self.db.session() as session:
+        with self.lock(sandbox_id), self.db.session() as session:
             sandbox = self.find(session, user, sandbox_id)
             if block_all is None and allow_list is None and domain_list is None:
                 raise BadRequest("give at least one of networkBlockAll, networkAllowList or domainAllowList")
@@ -492,11 +492,14 @@ class SandboxService:
                 sandbox.domain_allow_list,
             )
             wanted = self.networks.check(block_all, allow_list, domain_list, current)
-            if sandbox.network_ip is None and not wanted.block_all:  # made before it had a network
-                sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session))
             sandbox.network_block_all = wanted.block_all
             sandbox.network_allow_list, sandbox.domain_allow_list = wanted.allow_list, wanted.domain_list
-            session.commit()
+            if sandbox.network_ip is None and not wanted.block_all:  # made before it had a network
+                with self._addresses:  # held for the allocation only, not while the policy is applied
+                    sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session))
+                    session.commit()
+            else:
+                session.commit()
             try:
                 self.networks.apply(sandbox)
             except (RuntimeFailure, FirewallError) as exc:
