@@ -1,4 +1,4 @@
-"""Entry point: `python3 -m daytona_agent --socket PATH --user NAME`."""
+"""Entry point: `python3 -m daytona_agent --socket PATH --user NAME` (or `--await-identity`: a warm-pool sandbox)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import subprocess
 import sys
 from typing import Any, List, Optional
 
-from . import children
+from . import children, identity
 from .app import build_router
-from .http import serve
+from .http import Router, serve
 from .process import user_env
 from .users import OsUser, ensure_user
 
@@ -39,6 +39,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--socket", required=True, help="unix socket to listen on")
     parser.add_argument("--user", default="daytona", help="OS user that toolbox processes run as")
     parser.add_argument("--entrypoint", default=None, help="command the image runs in the background at start")
+    parser.add_argument(
+        "--await-identity",
+        action="store_true",
+        help="a warm-pool sandbox: serve nothing but POST /identity until the server claims it (then as that sandbox)",
+    )
     args = parser.parse_args(argv)
 
     def on_term(signum: int, frame: Any) -> None:
@@ -49,13 +54,26 @@ def main(argv: Optional[List[str]] = None) -> None:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     children.start_reaper()
-    user = ensure_user(args.user)
-    if args.entrypoint:
-        start_entrypoint(args.entrypoint, user)
+    router: Optional[Router] = None
+    if args.await_identity:
+        claimed = identity.load()
+        if claimed is None:
+            router = identity.awaiting(lambda given: become(given.user, given.entrypoint))
+        else:  # a claimed pool sandbox, started again
+            identity.apply(claimed)
+            router = become(claimed.user, claimed.entrypoint)
     os.makedirs(os.path.dirname(args.socket), exist_ok=True)
-    sys.stderr.write("daytona-agent: serving on %s as user %s\n" % (args.socket, user.name))
+    sys.stderr.write("daytona-agent: serving on %s\n" % args.socket)
     sys.stderr.flush()
-    serve(args.socket, build_router(user))
+    serve(args.socket, router or become(args.user, args.entrypoint))
+
+
+def become(user_name: str, entrypoint: Optional[str]) -> Router:
+    """The toolbox of a sandbox whose processes run as `user_name`, its image's entrypoint started."""
+    user = ensure_user(user_name)
+    if entrypoint:
+        start_entrypoint(entrypoint, user)
+    return build_router(user)
 
 
 if __name__ == "__main__":

@@ -277,19 +277,27 @@ class SandboxService:
         return self.volumes.resolve_mounts(session, user, requested)
 
     def provision(self, sandbox_id: str) -> Sandbox:
-        """Create and start the container of a recorded sandbox (state creating → started, or error)."""
-        with self.lock(sandbox_id), self.db.session() as session:
-            sandbox = self.find(session, None, sandbox_id)
+        """Create and start the container of a recorded sandbox (state creating → started, or error).
+
+        No database connection is held while Docker works: a burst of creates would otherwise queue on
+        the connection pool (and every toolbox call behind them)."""
+        with self.lock(sandbox_id):
+            with self.db.session() as session:
+                spec = self.spec(self.find(session, None, sandbox_id), session)
             try:
-                sandbox.container_id = self.runtime.create(self.spec(sandbox, session))
+                container_id = self.runtime.create(spec)
                 self.runtime.start(sandbox_id)
             except (RuntimeFailure, ImageNotFound) as exc:
-                self.fail(session, sandbox, f"create failed: {exc}")
+                with self.db.session() as session:
+                    self.fail(session, self.find(session, None, sandbox_id), f"create failed: {exc}")
                 raise Internal(f"sandbox {sandbox_id} failed to start: {exc}") from None
-            sandbox.state = State.STARTED
-            sandbox.last_activity_at = utcnow()
-            session.commit()
-            return sandbox
+            with self.db.session() as session:
+                sandbox = self.find(session, None, sandbox_id)
+                sandbox.container_id = container_id
+                sandbox.state = State.STARTED
+                sandbox.last_activity_at = utcnow()
+                session.commit()
+                return sandbox
 
     def _build_then_provision(self, sandbox_id: str, user: User, dockerfile: str) -> None:
         """The job of a sandbox from a declarative image: build (or reuse) the image, then start the sandbox."""
