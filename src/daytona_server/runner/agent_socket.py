@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import ssl
 import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,9 @@ import httpx
 
 # The same pool sizes httpx uses by default.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
+# Agents speak plain HTTP, so TLS is never used; but httpx's transport builds a context with the CA
+# bundle loaded unless handed one (~17 ms of the event loop and ~0.8 MB of churn per sandbox).
+_NO_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 class NotASocket(OSError):
@@ -102,7 +106,7 @@ class AsyncAgentTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over an agent's socket, connecting as `pinned` describes."""
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(uds=str(path), limits=_LIMITS)
+        super().__init__(uds=str(path), limits=_LIMITS, verify=_NO_TLS)
         self._pool = httpcore.AsyncConnectionPool(
             uds=str(path),
             network_backend=_AsyncBackend(),
@@ -116,7 +120,7 @@ class AgentTransport(httpx.HTTPTransport):
     """The blocking twin of AsyncAgentTransport."""
 
     def __init__(self, path: str | Path) -> None:
-        super().__init__(uds=str(path), limits=_LIMITS)
+        super().__init__(uds=str(path), limits=_LIMITS, verify=_NO_TLS)
         self._pool = httpcore.ConnectionPool(
             uds=str(path),
             network_backend=_SyncBackend(),
