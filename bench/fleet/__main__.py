@@ -64,7 +64,10 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def cleanup(fleet: Fleet, docker: Baseline, made: list[Workspace], concurrency: int) -> None:
-    remove_all(fleet, made, concurrency)
+    try:
+        remove_all(fleet, made, concurrency)
+    except KeyboardInterrupt:
+        print("interrupted again: removing the rest one by one, then by label")
     for system in (fleet, docker):
         try:
             system.close()
