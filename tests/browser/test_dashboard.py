@@ -105,6 +105,7 @@ def test_api_key_created_in_ui_works_from_env_file_and_stops_when_revoked(
     expect(heading).to_be_focused()  # a new page starts at its heading
     # The skip link is the first stop of the keyboard and keeps the page.
     page.reload()
+    expect(heading).to_be_visible()  # rendered: on a loaded machine, Enter could land before the view does
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
