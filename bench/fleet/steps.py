@@ -10,7 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from harness.systems import CREATE_TIMEOUT_S, DockerSdk, Ours, _force_remove
+from harness.systems import CREATE_TIMEOUT_S, DockerSdk, Ours, sweep_containers
 
 from daytona_sdk import CreateWorkspaceParams, Workspace
 from fleet.procmem import agents_memory, cpu_ticks, host_memory, memory_kib
@@ -51,14 +51,7 @@ class Baseline(DockerSdk):
 
 def sweep(client: Any, deadline_s: float = 60) -> int:
     """Remove any container left with this bench's label; wait (bounded) till they are gone."""
-    labelled: dict[str, str | list[str] | bool] = {"label": "=".join(LABEL)}
-    found = client.containers.list(all=True, filters=labelled)
-    for container in found:
-        _force_remove(container)
-    deadline = time.monotonic() + deadline_s
-    while found and client.containers.list(all=True, filters=labelled) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return len(found)
+    return sweep_containers(client, deadline_s, LABEL)
 
 
 def settle(max_s: float = SETTLE_MAX_S, busy: float = SETTLE_BUSY) -> dict[str, Any]:

@@ -194,9 +194,9 @@ def _force_remove(container: Any) -> None:
             raise
 
 
-def sweep_containers(client: docker.DockerClient, deadline_s: float = 60) -> int:
-    """Remove any container left with our label (a crash between create and bookkeeping); wait till gone."""
-    labelled: dict[str, str | list[str] | bool] = {"label": f"{DOCKER_LABEL[0]}={DOCKER_LABEL[1]}"}
+def sweep_containers(client: docker.DockerClient, deadline_s: float = 60, label: tuple[str, str] = DOCKER_LABEL) -> int:
+    """Remove any container left with `label` (a crash between create and bookkeeping); wait till gone."""
+    labelled: dict[str, str | list[str] | bool] = {"label": "=".join(label)}
     found = client.containers.list(all=True, filters=labelled)
     for container in found:
         _force_remove(container)
