@@ -50,10 +50,10 @@ def parse(data: object) -> Identity:
     return Identity(sandbox_id, user, dict(env), entrypoint)
 
 
-def load(path: str = IDENTITY_FILE) -> Optional[Identity]:
+def load(path: Optional[str] = None) -> Optional[Identity]:
     """The identity this container was given at its claim, if this container was claimed."""
     try:
-        with open(path) as fh:
+        with open(path or IDENTITY_FILE) as fh:
             data = json.load(fh)
         if not isinstance(data, dict) or data.get("claimedOn") != socket.gethostname():
             return None  # unclaimed, or copied from another container
@@ -62,7 +62,8 @@ def load(path: str = IDENTITY_FILE) -> Optional[Identity]:
         return None
 
 
-def save(identity: Identity, path: str = IDENTITY_FILE) -> None:
+def save(identity: Identity, path: Optional[str] = None) -> None:
+    path = path or IDENTITY_FILE
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     data = {"sandboxId": identity.sandbox_id, "user": identity.user, "env": identity.env}
     data["claimedOn"] = socket.gethostname()

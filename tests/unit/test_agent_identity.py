@@ -20,8 +20,6 @@ from daytona_agent.http import Request, Response, Router, UnixHTTPServer, _make_
 def identity_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "state" / "identity.json"
     monkeypatch.setattr(identity, "IDENTITY_FILE", str(path))
-    monkeypatch.setattr(identity.save, "__defaults__", (str(path),))
-    monkeypatch.setattr(identity.load, "__defaults__", (str(path),))
     for name in ("DAYTONA_SANDBOX_ID", "HOSTNAME", "GREETING"):
         monkeypatch.delenv(name, raising=False)
     return path
