@@ -68,6 +68,13 @@ class Settings:
     preview_domain: str | None = None
     preview_scheme: str = "http"
     build_default_image: bool = True
+    # The warm pool (daytona_server.lifecycle.pool): started sandboxes of the default image (and of
+    # images in demand) that creates take at once. `pool_size`: members kept for the default image
+    # (0: no pool at all); `pool_max`: members in all, whatever the demand; none is made while the
+    # host has less than `pool_min_free_mb` of memory available.
+    pool_size: int = 2
+    pool_max: int = 16
+    pool_min_free_mb: int = 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -98,6 +105,9 @@ class Settings:
         settings.archive_url = env("DAYTONA_ARCHIVE_URL") or None
         settings.preview_domain = env("DAYTONA_PREVIEW_DOMAIN") or None
         settings.preview_scheme = env("DAYTONA_PREVIEW_SCHEME", settings.preview_scheme)
+        settings.pool_size = max(0, _env_int("DAYTONA_POOL_SIZE", settings.pool_size))
+        settings.pool_max = max(settings.pool_size, _env_int("DAYTONA_POOL_MAX", settings.pool_max))
+        settings.pool_min_free_mb = _env_int("DAYTONA_POOL_MIN_FREE_MB", settings.pool_min_free_mb)
         settings.build_default_image = env("DAYTONA_BUILD_DEFAULT_IMAGE", "1") not in ("0", "false", "no")
         return settings
 

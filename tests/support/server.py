@@ -79,6 +79,8 @@ def start_server(
         **os.environ,
         "DAYTONA_BOOTSTRAP_API_KEY": api_key,
         "DAYTONA_NETWORK": "off",  # test sandboxes have no network, unless a test gives them its own
+        # No warm pool, unless a test asks for one: its members would be made beside every test's sandboxes.
+        "DAYTONA_POOL_SIZE": "0",
         **(env or {}),
     }
     with log_path.open("ab") as log:

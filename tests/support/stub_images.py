@@ -25,6 +25,11 @@ class StubImages:
             return float(self.tags[name]["size"])
         return 0.8 if name.startswith("daytona-sandbox") else None
 
+    def image_id(self, name: str) -> str | None:
+        if name in self.tags:
+            return f"sha256:{id(self.tags[name]):x}"  # a new entry, a new id (as a push would give)
+        return "sha256:default" if name.startswith("daytona-sandbox") else None
+
     def validate(self, name: str) -> str | None:
         return None if self.exists(name) else f"image {name} is not on the runner"
 

@@ -26,6 +26,7 @@ class StubRuntime:
     def __init__(self) -> None:
         self.containers: dict[str, bool] = {}
         self.specs: dict[str, SandboxSpec] = {}  # what each container was made from (its mounts...)
+        self.claims: dict[str, SandboxSpec] = {}  # pool members given an identity (see claim)
         self.images = StubImages()
         self.networks = None  # sandboxes here have no network
 
@@ -40,12 +41,24 @@ class StubRuntime:
     def start(self, sandbox_id: str) -> None:
         self.containers[sandbox_id] = True
 
+    def rename(self, member_id: str, sandbox_id: str) -> None:
+        self.containers[sandbox_id] = self.containers.pop(member_id)
+        self.specs[sandbox_id] = self.specs.pop(member_id)
+
+    def claim(self, spec: SandboxSpec, renamed: bool = True) -> None:
+        if self.specs[spec.sandbox_id].pool:  # any other agent has its identity from the start
+            self.claims.setdefault(spec.sandbox_id, spec)
+
+    def can_rename(self) -> bool:
+        return True
+
     def stop(self, sandbox_id: str) -> None:
         self.containers[sandbox_id] = False
 
     def remove(self, sandbox_id: str) -> None:
         self.containers.pop(sandbox_id, None)
         self.specs.pop(sandbox_id, None)
+        self.claims.pop(sandbox_id, None)
 
     def status(self, sandbox_id: str) -> ContainerStatus:
         running = self.containers.get(sandbox_id)

@@ -30,7 +30,7 @@ from .current import snapshots as current_snapshots
 from .current import toolbox_routes as current_toolbox
 from .current import volumes as current_volumes
 from .deps import ServerState
-from .schemas import DiskQuota, Health, NetworkHealth
+from .schemas import DiskQuota, Health, NetworkHealth, PoolHealth
 from .toolbox import toolbox_router
 from .v014 import toolbox_routes as v014_toolbox
 
@@ -69,12 +69,13 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         if status.enabled:
             runtime.images.build_network = networks.network_name  # builds get the default policy
         print(f"Sandbox network: {'on' if status.enabled else 'off'} ({status.reason})", file=sys.stderr, flush=True)
-        await run_in_threadpool(reconcile, sandboxes)
+        await run_in_threadpool(reconcile, sandboxes)  # it removes members an earlier run left, too
         loop.start()
+        sandboxes.pool.start()
         yield
         loop.stop()
+        await run_in_threadpool(sandboxes.close)  # removes the pool's members
         networks.close()
-        sandboxes.close()
         await state.agents.close()
         db.engine.dispose()
 
@@ -101,6 +102,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
             version=__version__,
             diskQuota=DiskQuota(enforced=enforced, reason=reason),
             network=NetworkHealth(enabled=net.enabled, reason=net.reason, subnet=net.subnet),
+            pool=PoolHealth(**sandboxes.pool.stats()),
         )
 
     api.include_router(v014.router)

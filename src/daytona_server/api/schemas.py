@@ -126,11 +126,22 @@ class NetworkHealth(BaseModel):
     subnet: str | None = None
 
 
+class PoolHealth(BaseModel):
+    """The warm pool (DAYTONA_POOL_SIZE): started sandboxes that creates take at once."""
+
+    size: int  # members kept for the default image; 0: no pool
+    ready: int
+    starting: int
+    hits: int  # creates a member served, since the server started
+    misses: int  # creates a member could have served, had one been ready
+
+
 class Health(BaseModel):
     status: str
     version: str
     diskQuota: DiskQuota
     network: NetworkHealth
+    pool: PoolHealth
 
 
 def parse_labels(raw: str | None) -> dict[str, str] | None:

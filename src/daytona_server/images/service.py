@@ -55,6 +55,9 @@ class ImageService:
         self.db = db
         self.engine = engine
         self.default_image = default_image
+        # Called with an engine ref before its image is removed and after its tag moved (the warm pool
+        # drops its members of the old image).
+        self.listeners: list[Callable[[str], None]] = []
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -205,7 +208,12 @@ class ImageService:
             self.engine.tag(staging, target.ref)
         finally:
             self._drop(staging)
+        self._changed(target.ref)
         return self._record(user, target, entrypoint, size)
+
+    def _changed(self, ref: str) -> None:
+        for listener in self.listeners:
+            listener(ref)
 
     def _drop(self, ref: str) -> None:
         try:
@@ -346,6 +354,7 @@ class ImageService:
             users = list(session.scalars(select(Sandbox.id).where(Sandbox.image_ref == image.engine_ref)))
         if users:
             raise Conflict(f"image {image.name} is used by sandbox(es) {', '.join(users)}: delete them first")
+        self._changed(image.engine_ref)
         try:
             self.engine.remove(image.engine_ref)
         except RuntimeFailure as exc:

@@ -55,6 +55,9 @@ def reconcile(service: SandboxService) -> None:
                     continue
                 new, reason = State.ERROR, "its container disappeared while the server was down"
             elif status.running:
+                if state == State.CREATING:  # the claim of a pool member may not have finished
+                    with service.db.session() as session:
+                        runtime.claim(service.spec(sandbox, session))
                 new = State.STARTED
             elif state != State.ERROR:
                 new = State.STOPPED

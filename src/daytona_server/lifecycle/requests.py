@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 # Resources of each sandbox class: (cpu cores, memory GiB, disk GiB).
@@ -11,6 +12,11 @@ CLASS_PRESETS: dict[str, tuple[int, int, int]] = {
     "large": (4, 8, 40),
 }
 DEFAULT_CLASS = "small"
+
+
+def new_sandbox_id() -> str:
+    """The id of a sandbox created without one (warm-pool members are made under such ids)."""
+    return f"sandbox-{secrets.token_hex(4)}"
 
 
 @dataclass(frozen=True)

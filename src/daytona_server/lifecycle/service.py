@@ -9,7 +9,6 @@ takes domain requests (lifecycle.requests) and returns database rows: each wire 
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
@@ -36,7 +35,8 @@ from ..storage import ObjectStore
 from ..volumes.service import VolumeService
 from .activity import Activity
 from .archiver import Archiver
-from .requests import CLASS_PRESETS, DEFAULT_CLASS, SandboxRequest
+from .pool import Member, PoolKey, WarmPool
+from .requests import CLASS_PRESETS, DEFAULT_CLASS, SandboxRequest, new_sandbox_id
 from .specs import spec_of
 from .states import IllegalTransition, State, accepts_toolbox, transition
 
@@ -75,6 +75,12 @@ class SandboxService:
         self.builder = DeclarativeBuilder(images, BuildLogs(settings.data_dir / "build-logs"))
         self.networks = networks or SandboxNetworks(settings, db, None)
         self._addresses = threading.Lock()  # one static address per sandbox, handed out one at a time
+        self._cold = 0  # creates in flight that no pool member serves (the pool waits for them)
+        self._cold_lock = threading.Lock()
+        self.pool = WarmPool(
+            settings, runtime, self.networks, self._allocate, self._addresses, self._id_taken, lambda: self._cold > 0
+        )
+        images.listeners.append(self.pool.drain)
 
     def lock(self, sandbox_id: str) -> threading.RLock:
         return self._locks[sandbox_id]
@@ -177,7 +183,8 @@ class SandboxService:
         A fork passes its source (`parent_id`) and the source's engine image (`image_ref`).
         """
         settings = self.settings
-        sandbox_id = request.id or f"sandbox-{secrets.token_hex(4)}"
+        if request.id and self.pool.holds(request.id):
+            raise Conflict(f"sandbox {request.id} already exists: choose another id or delete it first")
         if request.sandbox_class:
             if request.sandbox_class not in CLASS_PRESETS:
                 raise BadRequest(f"class must be one of {', '.join(CLASS_PRESETS)}")
@@ -206,6 +213,32 @@ class SandboxService:
             defaults = resolved.image.defaults if resolved.image is not None else {}
             cpu, memory = defaults.get("cpu") or cpu, defaults.get("memory") or memory
             disk = defaults.get("disk") or disk
+        poolable = request.dockerfile is None and image_ref is None and not request.volumes and not gpu
+        poolable = poolable and (not request.id or self.runtime.can_rename())
+        member = self.pool.take(PoolKey(ref, request.disk or disk), request.id) if poolable and ref else None
+        try:
+            return self._record(user, request, member, image, ref, gpu, cpu, memory, disk, network, parent_id)
+        except BaseException:
+            if member is not None:
+                self.pool.give_back(member)
+            raise
+
+    def _record(
+        self,
+        user: User,
+        request: SandboxRequest,
+        member: Member | None,
+        image: str,
+        ref: str | None,
+        gpu: int,
+        cpu: int,
+        memory: int,
+        disk: int,
+        network: network_policy.NetworkPolicy,
+        parent_id: str | None,
+    ) -> Sandbox:
+        settings = self.settings
+        sandbox_id = request.id or (member.sandbox_id if member is not None else new_sandbox_id())
         sandbox = Sandbox(
             id=sandbox_id,
             owner_id=user.id,
@@ -246,7 +279,10 @@ class SandboxService:
                 raise Conflict(f"you already have a sandbox named {request.name}: choose another name or delete it")
             sandbox.volumes = self.mounts(session, user, request.volumes)
             quotas.check(session, user, sandbox_id, sandbox.cpu, sandbox.memory, sandbox.disk, new=True, gpu=gpu)
-            sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session))
+            if member is not None:
+                sandbox.network_ip = member.ip  # a pool member keeps its address
+            else:
+                sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session) | self.pool.addresses())
             session.add(sandbox)
             session.commit()
         self._sync_network()  # its rules are in place before its container exists
@@ -255,6 +291,15 @@ class SandboxService:
     @staticmethod
     def _addresses_in_use(session: Session) -> set[str]:
         return set(session.scalars(select(Sandbox.network_ip).where(Sandbox.network_ip.is_not(None))))
+
+    def _allocate(self, extra: set[str]) -> str | None:
+        """A free bridge address for a pool member (the caller holds `_addresses`)."""
+        with self.db.session() as session:
+            return self.networks.allocate(self._addresses_in_use(session) | extra)
+
+    def _id_taken(self, sandbox_id: str) -> bool:
+        with self.db.session() as session:
+            return session.get(Sandbox, sandbox_id) is not None
 
     def _sync_network(self) -> None:
         try:
@@ -283,10 +328,13 @@ class SandboxService:
         the connection pool (and every toolbox call behind them)."""
         with self.lock(sandbox_id):
             with self.db.session() as session:
-                spec = self.spec(self.find(session, None, sandbox_id), session)
+                sandbox = self.find(session, None, sandbox_id)
+                spec = self.spec(sandbox, session)
+            member = self.pool.claimed(sandbox_id)
             try:
-                container_id = self.runtime.create(spec)
-                self.runtime.start(sandbox_id)
+                container_id = self._adopt(member, sandbox, spec) if member is not None else None
+                if container_id is None:
+                    container_id = self._create_cold(spec)
             except (RuntimeFailure, ImageNotFound) as exc:
                 with self.db.session() as session:
                     self.fail(session, self.find(session, None, sandbox_id), f"create failed: {exc}")
@@ -298,6 +346,36 @@ class SandboxService:
                 sandbox.last_activity_at = utcnow()
                 session.commit()
                 return sandbox
+
+    def _create_cold(self, spec: SandboxSpec) -> str:
+        with self._cold_lock:
+            self._cold += 1
+        try:
+            container_id = self.runtime.create(spec)
+            self.runtime.start(spec.sandbox_id)
+            return container_id
+        finally:
+            with self._cold_lock:
+                self._cold -= 1
+
+    def _adopt(self, member: Member, sandbox: Sandbox, spec: SandboxSpec) -> str | None:
+        """Make the pool member the sandbox: its resources, network policy, then its identity. Its
+        container id; None when that failed (the member is gone: the caller creates it cold)."""
+        renamed = member.sandbox_id != sandbox.id
+        try:
+            if renamed:
+                self.runtime.rename(member.sandbox_id, sandbox.id)
+            if (spec.cpu, spec.memory_gb) != (member.cpu, member.memory_gb):
+                self.runtime.update_resources(spec.sandbox_id, spec.cpu, spec.memory_gb)
+            if spec.network is None and member.ip is not None:
+                self.networks.place(sandbox)  # blocked: off the bridge before anything of the user runs
+            self.runtime.claim(spec, renamed)
+            return member.container_id
+        except RuntimeFailure as exc:
+            log.warning("sandbox %s: the pool member could not be adopted (%s): creating it anew", sandbox.id, exc)
+            self.runtime.remove(sandbox.id)
+            self.runtime.remove(member.sandbox_id)  # not renamed yet
+            return None
 
     def _build_then_provision(self, sandbox_id: str, user: User, dockerfile: str) -> None:
         """The job of a sandbox from a declarative image: build (or reuse) the image, then start the sandbox."""
@@ -519,4 +597,5 @@ class SandboxService:
         return self.networks.refused(sandbox)
 
     def close(self) -> None:
+        self.pool.close()
         self.jobs.shutdown(wait=False, cancel_futures=True)

@@ -59,6 +59,9 @@ class SandboxSpec:
     mounts: list[VolumeMount] = field(default_factory=list)
     network: NetworkAttachment | None = None  # None: loopback only
     dns: str | None = None  # the resolver to configure (the bridge's gateway), even while off the bridge
+    # A warm-pool member (daytona_server.lifecycle.pool): its agent waits for `claim` to give it the
+    # sandbox's user, environment and entrypoint; until then nothing of any user runs in it.
+    pool: bool = False
 
 
 @dataclass
@@ -74,6 +77,7 @@ class ImageEngine(Protocol):
 
     def exists(self, name: str) -> bool: ...
     def size_gb(self, name: str) -> float | None: ...
+    def image_id(self, name: str) -> str | None: ...
     def validate(self, name: str) -> str | None: ...
     def onbuild_copies_from(self, name: str) -> bool: ...
     def build(self, name: str, context: BinaryIO, dockerfile: str) -> Iterator[dict[str, Any]]: ...
@@ -100,6 +104,20 @@ class Runtime(Protocol):
 
     def start(self, sandbox_id: str) -> None:
         """Start the container and return once its agent answers."""
+        ...
+
+    def rename(self, member_id: str, sandbox_id: str) -> None:
+        """Give a started pool member another sandbox id (only where `can_rename`)."""
+        ...
+
+    def claim(self, spec: SandboxSpec, renamed: bool = True) -> None:
+        """Make the started pool member of `spec` (made with `spec.pool`) its sandbox: its OS user,
+        environment and entrypoint; with `renamed` (by `rename`, or not known), its hostname. A no-op
+        for a sandbox that has its identity already."""
+        ...
+
+    def can_rename(self) -> bool:
+        """Whether a pool member can take another sandbox id than the one it was made under."""
         ...
 
     def stop(self, sandbox_id: str) -> None: ...

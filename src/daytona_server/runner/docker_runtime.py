@@ -22,7 +22,7 @@ from docker.types import DeviceRequest, Mount
 import daytona_agent
 
 from ..volumes import binds
-from . import agent_socket, btrfs, capture, changes, treediff
+from . import agent_socket, btrfs, capture, changes, hostnames, treediff
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 from .images import ImageTools
 from .networks import BridgeNetworks
@@ -31,6 +31,9 @@ LABEL_MANAGED = "io.daytona.managed"
 LABEL_SERVER = "io.daytona.server"
 LABEL_SANDBOX = "io.daytona.sandbox"
 LABEL_VOLUMES = "io.daytona.volumes"  # the container's volume mounts, to stage them again after a reboot
+# Made as a warm-pool member (its agent started with --await-identity). A member has no LABEL_SANDBOX:
+# a claim may rename it to another id, and its name (container_name) says which.
+LABEL_POOL = "io.daytona.pool"
 
 AGENT_MOUNT = "/opt/daytona"
 SOCKET_MOUNT = "/run/daytona"
@@ -151,8 +154,25 @@ class DockerRuntime:
     def container_name(self, sandbox_id: str) -> str:
         return f"daytona-{self.server_id}-{sandbox_id}"
 
-    def _socket_dir(self, sandbox_id: str) -> Path:
+    def _socket_link(self, sandbox_id: str) -> Path:
         return self.run_dir / hashlib.sha256(sandbox_id.encode()).hexdigest()[:16]
+
+    def _socket_dir(self, sandbox_id: str) -> Path:
+        """The sandbox's socket directory; a renamed pool member's is the one it was made with (a link)."""
+        path = self._socket_link(sandbox_id)
+        return Path(os.readlink(path)) if path.is_symlink() else path
+
+    def _link_socket_dir(self, container: Container, sandbox_id: str) -> None:
+        """Point the sandbox's socket directory at the one its container mounts (a renamed pool member's),
+        again after a reboot cleared the run directory."""
+        mounts = container.attrs.get("Mounts") or []
+        source = next((Path(m["Source"]) for m in mounts if m.get("Destination") == SOCKET_MOUNT), None)
+        link = self._socket_link(sandbox_id)
+        if source is None or source == link or (link.is_symlink() and Path(os.readlink(link)) == source):
+            return
+        link.unlink(missing_ok=True)
+        link.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        link.symlink_to(source)
 
     def _prepare_socket_dir(self, sandbox_id: str) -> Path:
         """The sandbox's socket directory: mounted into it read-write, so (as root) a tiny tmpfs of its own,
@@ -224,7 +244,8 @@ class DockerRuntime:
             raise RuntimeFailure(f"cannot create the container: {exc.explanation or exc}") from None
 
     def _create(self, spec: SandboxSpec, socket_dir: Path, kwargs: dict[str, Any]) -> str:
-        labels = {LABEL_MANAGED: "true", LABEL_SERVER: self.server_id, LABEL_SANDBOX: spec.sandbox_id}
+        labels = {LABEL_MANAGED: "true", LABEL_SERVER: self.server_id}
+        labels[LABEL_POOL if spec.pool else LABEL_SANDBOX] = "true" if spec.pool else spec.sandbox_id
         if spec.mounts:
             labels[LABEL_VOLUMES] = binds.to_label(spec.mounts)
         staged = binds.stage(self.volume_mounts_dir, spec.sandbox_id, spec.mounts, fresh=True)
@@ -259,6 +280,7 @@ class DockerRuntime:
                 "--user",
                 spec.os_user,
                 *(["--entrypoint", spec.entrypoint] if spec.entrypoint else []),
+                *(["--await-identity"] if spec.pool else []),
             ],
             user="0",
             environment={**spec.env, "DAYTONA_SANDBOX_ID": spec.sandbox_id},
@@ -285,6 +307,7 @@ class DockerRuntime:
         if container is None:
             raise RuntimeFailure(f"the container of sandbox {sandbox_id} is gone")
         # The socket directory lives in a temp dir that a reboot may have cleared; the volume binds too.
+        self._link_socket_dir(container, sandbox_id)
         self._prepare_socket_dir(sandbox_id)
         binds.stage(self.volume_mounts_dir, sandbox_id, binds.from_label(container.labels.get(LABEL_VOLUMES)), False)
         socket_path = self.agent_socket(sandbox_id)
@@ -294,6 +317,8 @@ class DockerRuntime:
         except docker.errors.APIError as exc:
             raise RuntimeFailure(f"cannot start the container: {exc.explanation or exc}") from None
         self._wait_for_agent(container, socket_path)
+        if container.labels.get(LABEL_POOL) == "true":
+            self._own_hostname(sandbox_id)
 
     def _wait_for_agent(self, container: Container, socket_path: Path) -> None:
         deadline = time.monotonic() + AGENT_READY_TIMEOUT_S
@@ -314,6 +339,47 @@ class DockerRuntime:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
         raise RuntimeFailure(f"the sandbox agent did not answer within {AGENT_READY_TIMEOUT_S:.0f}s")
+
+    def can_rename(self) -> bool:
+        return hostnames.can_rename()
+
+    def rename(self, member_id: str, sandbox_id: str) -> None:
+        """Give the pool member `member_id` the sandbox id `sandbox_id`: its container name and socket."""
+        container = self._container(member_id)
+        if container is None:
+            raise RuntimeFailure(f"the pool member {member_id} is gone")
+        try:
+            container.rename(self.container_name(sandbox_id))
+        except docker.errors.APIError as exc:
+            raise RuntimeFailure(f"cannot rename the pool member: {exc.explanation or exc}") from None
+        self._link_socket_dir(container, sandbox_id)
+
+    def claim(self, spec: SandboxSpec, renamed: bool = True) -> None:
+        """Give the started pool member of `spec` its identity; with `renamed`, its hostname too."""
+        self._post_identity(spec)
+        if renamed:
+            self._own_hostname(spec.sandbox_id)
+
+    def _own_hostname(self, sandbox_id: str) -> None:
+        """A renamed pool member's hostname is its sandbox id (Docker restores the member's at each start)."""
+        container = self._container(sandbox_id)
+        if container is None or container.labels.get(LABEL_POOL) != "true":
+            return
+        if container.attrs["Config"]["Hostname"] != sandbox_id[:63]:
+            hostnames.set_hostname(container, sandbox_id[:63])
+
+    def _post_identity(self, spec: SandboxSpec) -> None:
+        identity: dict[str, object] = {"sandboxId": spec.sandbox_id, "user": spec.os_user, "env": spec.env}
+        if spec.entrypoint:
+            identity["entrypoint"] = spec.entrypoint
+        try:
+            with httpx.Client(transport=self.agent_blocking_transport(spec.sandbox_id), timeout=30) as agent:
+                answer = agent.post("http://agent/identity", json=identity)
+        except httpx.HTTPError as exc:
+            raise RuntimeFailure(f"cannot give the pool sandbox its identity: {exc}") from None
+        # 404: the agent serves its sandbox's toolbox already (claimed before, or never a member).
+        if answer.status_code not in (200, 404):
+            raise RuntimeFailure(f"the pool sandbox refused its identity: {answer.text.strip()}")
 
     def stop(self, sandbox_id: str) -> None:
         container = self._container(sandbox_id)
@@ -337,6 +403,8 @@ class DockerRuntime:
         if os.path.ismount(socket_dir):
             subprocess.run(["umount", "-l", str(socket_dir)], capture_output=True, check=False)
         shutil.rmtree(socket_dir, ignore_errors=True)
+        if self._socket_link(sandbox_id).is_symlink():
+            self._socket_link(sandbox_id).unlink()
         binds.unstage(self.volume_mounts_dir, sandbox_id)
 
     def status(self, sandbox_id: str) -> ContainerStatus:
@@ -433,4 +501,7 @@ class DockerRuntime:
         containers = self.client.containers.list(
             all=True, filters={"label": [f"{LABEL_MANAGED}=true", f"{LABEL_SERVER}={self.server_id}"]}
         )
-        return [c.labels[LABEL_SANDBOX] for c in containers if LABEL_SANDBOX in c.labels]
+        prefix = self.container_name("")
+        ids = [c.labels[LABEL_SANDBOX] for c in containers if LABEL_SANDBOX in c.labels]
+        names = [str(c.name) for c in containers if LABEL_POOL in c.labels]
+        return ids + [name[len(prefix) :] for name in names if name.startswith(prefix)]

@@ -45,6 +45,13 @@ class ImageTools:
             return None
         return round(float(image.attrs.get("Size", 0)) / 1024**3, 3)
 
+    def image_id(self, name: str) -> str | None:
+        """The content id (sha256:...) the tag or id `name` names now; None if missing."""
+        try:
+            return str(self.client.images.get(name).id)
+        except docker.errors.ImageNotFound:
+            return None
+
     def validate(self, name: str) -> str | None:
         """None when sandboxes can run on `name`, else what is wrong with it. Leaves no container behind."""
         try:

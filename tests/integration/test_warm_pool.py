@@ -1,0 +1,162 @@
+"""The warm pool end to end: a create takes a started member, which becomes the user's sandbox and
+nothing else (its environment, user, hostname and resources), through restarts and archives; the
+pool refills; the seed's official SDK works unchanged with it. Bookkeeping: tests/unit/test_warm_pool.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import httpx
+import pytest
+
+from daytona_sdk import CreateWorkspaceParams, Daytona, Workspace, WorkspaceResources
+from daytona_server.config import Settings
+
+from ..support.server import RunningServer, run_official_sdk, start_server, stop_server
+from .test_official_sdk import SCRIPT as OFFICIAL_QUICKSTART
+
+POOL_SIZE = 2
+
+
+def pool_health(server: RunningServer) -> dict[str, Any]:
+    pool: dict[str, Any] = httpx.get(f"{server.url}/health", timeout=10).json()["pool"]
+    return pool
+
+
+def wait_for_ready(server: RunningServer, count: int = POOL_SIZE, deadline_s: float = 180) -> dict[str, Any]:
+    started = time.monotonic()
+    while time.monotonic() - started < deadline_s:
+        pool = pool_health(server)
+        if pool["ready"] >= count:
+            return pool
+        time.sleep(0.2)
+    raise AssertionError(f"the pool did not refill to {count} within {deadline_s}s: {pool_health(server)}")
+
+
+@pytest.fixture(scope="module")
+def pool_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    data_dir = tmp_path_factory.mktemp("pool") / "data"
+    running = start_server(data_dir, "dtn_pool_" + secrets.token_hex(8), env={"DAYTONA_POOL_SIZE": str(POOL_SIZE)})
+    try:
+        wait_for_ready(running)
+        yield running
+    finally:
+        with Daytona(running.config()) as daytona:
+            for workspace in daytona.list():
+                daytona.remove(workspace)
+        stop_server(running)
+
+
+@pytest.fixture
+def pooled(pool_server: RunningServer) -> Iterator[Daytona]:
+    wait_for_ready(pool_server)  # each test starts with a full pool
+    with Daytona(pool_server.config()) as daytona:
+        yield daytona
+
+
+def container_of(docker_client: docker.DockerClient, server: RunningServer, workspace: Workspace) -> Any:
+    """By name: a pool member has no io.daytona.sandbox label (a claim may rename it)."""
+    return docker_client.containers.get(f"daytona-{Settings(data_dir=server.data_dir).server_id}-{workspace.id}")
+
+
+def out(workspace: Workspace, command: str) -> str:
+    result = workspace.process.exec(command)
+    assert result.exit_code == 0, result.result
+    return result.result.strip()
+
+
+def test_a_create_becomes_a_pool_member_with_its_own_identity_only(
+    pooled: Daytona, pool_server: RunningServer, docker_client: docker.DockerClient
+) -> None:
+    hits = pool_health(pool_server)["hits"]
+    first = pooled.create(CreateWorkspaceParams(env_vars={"FIRST_SECRET": "one"}))
+    second = pooled.create(CreateWorkspaceParams(env_vars={"SECOND_SECRET": "two"}, os_user="agent7"))
+    try:
+        assert pool_health(pool_server)["hits"] == hits + 2
+        for workspace in (first, second):
+            assert container_of(docker_client, pool_server, workspace).labels.get("io.daytona.pool") == "true"
+            assert out(workspace, "hostname") == workspace.id
+            assert out(workspace, "echo $DAYTONA_SANDBOX_ID $HOSTNAME") == f"{workspace.id} {workspace.id}"
+        assert out(first, "whoami; echo ${FIRST_SECRET:-none} ${SECOND_SECRET:-none}") == "daytona\none none"
+        assert out(second, "whoami; echo ${FIRST_SECRET:-none} ${SECOND_SECRET:-none}") == "agent7\nnone two"
+        # Its language runs too (the toolbox is whole), and nothing else of a user runs inside.
+        assert second.process.code_run("print(6 * 7)").result.strip() == "42"
+        processes = out(first, "ps -eo user=,args= | grep -v -e 'ps -eo' -e grep")
+        assert "awaiting" not in processes and "agent7" not in processes
+    finally:
+        pooled.remove(first)
+        pooled.remove(second)
+    wait_for_ready(pool_server)  # refilled in the background
+
+
+def test_a_pool_sandbox_keeps_its_identity_through_stop_start_and_archive(
+    pooled: Daytona, pool_server: RunningServer, docker_client: docker.DockerClient
+) -> None:
+    workspace = pooled.create(CreateWorkspaceParams(env_vars={"KEEP": "kept"}))
+    try:
+        assert container_of(docker_client, pool_server, workspace).labels.get("io.daytona.pool") == "true"
+        out(workspace, "echo precious > /home/daytona/data")
+        workspace.stop()
+        workspace.start()
+        assert out(workspace, "whoami; echo $KEEP; hostname; cat /home/daytona/data") == (
+            f"daytona\nkept\n{workspace.id}\nprecious"
+        )
+        workspace.stop()
+        workspace.archive(wait=True)
+        workspace.start(timeout=120)  # a new container, made cold from the archive
+        assert out(workspace, "whoami; echo $KEEP; hostname; cat /home/daytona/data") == (
+            f"daytona\nkept\n{workspace.id}\nprecious"
+        )
+    finally:
+        pooled.remove(workspace)
+
+
+def test_a_pool_sandbox_gets_the_resources_it_asked_for(
+    pooled: Daytona, pool_server: RunningServer, docker_client: docker.DockerClient
+) -> None:
+    workspace = pooled.create(CreateWorkspaceParams(resources=WorkspaceResources(cpu=2, memory=3)))
+    try:
+        container = container_of(docker_client, pool_server, workspace)
+        assert container.labels.get("io.daytona.pool") == "true"
+        host = container.attrs["HostConfig"]
+        assert (host["NanoCpus"], host["Memory"]) == (2 * 10**9, 3 * 1024**3)
+        limit = "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
+        assert out(workspace, limit) == str(3 * 1024**3)  # cgroup v2, or v1
+    finally:
+        pooled.remove(workspace)
+
+
+def test_the_official_sdk_quickstart_with_the_pool(pool_server: RunningServer, tmp_path: Path) -> None:
+    wait_for_ready(pool_server)
+    hits = pool_health(pool_server)["hits"]
+    lines = run_official_sdk(OFFICIAL_QUICKSTART, tmp_path, pool_server.api_key, pool_server.url)
+    assert lines[:9] == [
+        "python 0 Hello World from code!",
+        "root /home/daytona",
+        "exec 3",
+        "info started 1 2Gi",
+        "stopped stopped",
+        "started started",
+        "labels {'a': 'b'}",
+        "typescript TS",
+        "listed True",
+    ]
+    assert pool_health(pool_server)["hits"] >= hits + 1
+
+
+def test_server_stop_removes_its_members(tmp_path: Path, docker_client: docker.DockerClient) -> None:
+    data_dir = tmp_path / "data"
+    label = {"label": ["io.daytona.pool=true", f"io.daytona.server={Settings(data_dir=data_dir).server_id}"]}
+    server = start_server(data_dir, "dtn_pool_stop", env={"DAYTONA_POOL_SIZE": "1"})
+    try:
+        wait_for_ready(server, 1)
+        assert len(docker_client.containers.list(filters=label)) == 1
+    finally:
+        stop_server(server)
+    assert docker_client.containers.list(all=True, filters=label) == []
