@@ -45,12 +45,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def own_server() -> Iterator[tuple[str, str]]:
-    """Start `daytona server` on a free port with a throwaway data dir; yield (SDK URL, API key)."""
+def own_server(pool_size: int = 0) -> Iterator[tuple[str, str]]:
+    """Start `daytona server` on a free port with a throwaway data dir, with a warm pool of `pool_size`
+    (none by default: cold creates); yield (SDK URL, API key)."""
     port, key = free_port(), secrets.token_urlsafe(24)
     with tempfile.TemporaryDirectory(prefix="daytona-bench-") as tmp:
         # Sockets under tmp too, so that nothing outlives the run.
         env = {**os.environ, "DAYTONA_BOOTSTRAP_API_KEY": key, "DAYTONA_NETWORK": "off"}
+        env["DAYTONA_POOL_SIZE"] = env["DAYTONA_POOL_MAX"] = str(pool_size)
         env["DAYTONA_RUN_DIR"] = str(Path(tmp) / "run")
         log_path = Path(tmp) / "server.log"
         with log_path.open("wb") as log:
@@ -74,7 +76,7 @@ def own_server() -> Iterator[tuple[str, str]]:
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=15)
+                proc.wait(timeout=60)  # it removes its warm pool's members first
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

@@ -39,7 +39,16 @@ from create_exec import own_server
 from daytona_sdk import Daytona, DaytonaConfig
 from daytona_server.config import DEFAULT_IMAGE
 from harness import modes, report
-from harness.systems import CREATE_TIMEOUT_S, DockerSdk, LlmSandbox, Ours, System, docker_client, sweep_containers
+from harness.systems import (
+    CREATE_TIMEOUT_S,
+    DockerSdk,
+    LlmSandbox,
+    Ours,
+    OursPool,
+    System,
+    docker_client,
+    sweep_containers,
+)
 
 MODES = {
     "sequential": modes.sequential,
@@ -47,7 +56,7 @@ MODES = {
     "burst": modes.burst,
     "exec": modes.exec_round_trip,
 }
-SYSTEMS = ("ours", "docker", "llm-sandbox")
+SYSTEMS = ("ours", "ours-pool", "docker", "llm-sandbox")
 
 
 def parse_args() -> argparse.Namespace:
@@ -75,9 +84,16 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         help="an earlier harness JSON: its sequential p50 for the burst ratio of a run without one",
     )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=0,
+        help="ours-pool: its server's DAYTONA_POOL_SIZE (default: the most any mode makes, so every create hits)",
+    )
     parser.add_argument("--image", default=DEFAULT_IMAGE, help=f"image for every system (default {DEFAULT_IMAGE})")
     args = parser.parse_args()
-    for flag in ("runs", "burst", "exec_runs"):
+    args.pool_size = args.pool_size or max(args.runs, args.burst)
+    for flag in ("runs", "burst", "exec_runs", "pool_size"):
         if not 1 <= getattr(args, flag) <= 200:  # bounded: every create here is a real container
             parser.error(f"--{flag.replace('_', '-')} must be between 1 and 200")
     if args.baseline and not args.baseline.is_file():
@@ -119,6 +135,10 @@ def main() -> int:
             url, key = stack.enter_context(own_server())
             daytona = stack.enter_context(Daytona(DaytonaConfig(api_key=key, server_url=url, target="us")))
             systems.append(Ours(daytona, client))
+        if "ours-pool" in args.only:
+            url, key = stack.enter_context(own_server(pool_size=args.pool_size))
+            daytona = stack.enter_context(Daytona(DaytonaConfig(api_key=key, server_url=url, target="us")))
+            systems.append(OursPool(daytona, client, url, args.pool_size))
         stack.callback(cleanup, systems, client)  # before the SDK client closes and the server stops
         if "docker" in args.only:
             systems.append(DockerSdk(client, args.image))
@@ -141,6 +161,8 @@ def main() -> int:
                 print(f"{name}: left out: {reason}")
             for mode in args.modes:
                 n = {"burst": args.burst, "exec": args.exec_runs}.get(mode, args.runs)
+                for system in systems:
+                    system.prepare(n)
                 print(f"{mode}: {n} per system ({', '.join(s.name for s in systems)}) ...", flush=True)
                 results[mode] = MODES[mode](systems, n)
         except KeyboardInterrupt:
@@ -174,6 +196,8 @@ def main() -> int:
             "baseline": str(args.baseline) if args.baseline and "sequential" not in results else None,
             "image": args.image,
             "network": "none (ours: DAYTONA_NETWORK=off)",
+            "ours_pool_size": args.pool_size if "ours-pool" in args.only else None,
+            "ours": "no warm pool (DAYTONA_POOL_SIZE=0): every create is cold",
             "create_timeout_s": CREATE_TIMEOUT_S,
             "ours_sandbox_class": "small (1 CPU, 2 GiB memory, 10 GiB disk); Docker SDK and llm-sandbox: no limits",
             "llm_sandbox_settings": "backend=docker, lang=python, skip_environment_setup=True, "

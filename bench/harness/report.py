@@ -15,8 +15,8 @@ import docker
 from harness.modes import Batch, summary
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-COLUMNS = ("ours", "docker", "llm-sandbox")
-HEADERS = ("measurement", "ours", "Docker SDK", "llm-sandbox", "ratio ours/Docker")
+COLUMNS = ("ours", "ours-pool", "docker", "llm-sandbox")
+HEADERS = ("measurement", "ours", "ours, pool hit", "Docker SDK", "llm-sandbox", "ours/Docker", "pool/Docker")
 TITLES = {
     "sequential": "create -> first exec, sequential",
     "staggered": "create -> first exec, staggered",
@@ -55,18 +55,19 @@ def machine_info(client: docker.DockerClient, image: str) -> dict[str, Any]:
 Results = dict[str, dict[str, Batch]]  # mode -> system -> batch
 
 
-def _rows(results: Results, sequential: dict[str, Batch] | None) -> list[tuple[str, dict[str, str], str]]:
-    rows: list[tuple[str, dict[str, str], str]] = []
+def _rows(results: Results, sequential: dict[str, Batch] | None) -> list[tuple[str, dict[str, str], list[str]]]:
+    rows: list[tuple[str, dict[str, str], list[str]]] = []
 
-    def ratio(values: dict[str, float]) -> str:
-        ours, theirs = values.get("ours"), values.get("docker")
-        return f"{ours / theirs:.2f}x" if ours is not None and theirs else "-"
+    def ratio(values: dict[str, float]) -> list[str]:
+        theirs = values.get("docker")
+        mine = (values.get("ours"), values.get("ours-pool"))
+        return [f"{ours / theirs:.2f}x" if ours is not None and theirs else "-" for ours in mine]
 
     for mode, batches in results.items():
         sums = {name: summary(b) for name, b in batches.items()}
         title = TITLES[mode]
         if mode != "exec":
-            rows.append((f"{title}: ok", {n: f"{s['success']}/{s['attempts']}" for n, s in sums.items()}, "-"))
+            rows.append((f"{title}: ok", {n: f"{s['success']}/{s['attempts']}" for n, s in sums.items()}, ["-", "-"]))
         for key in ("p50", "p95", "p99", "min", "max"):
             vals = {n: s[key] for n, s in sums.items() if key in s}
             rows.append((f"{title}: {key} ms", {n: f"{v:.1f}" for n, v in vals.items()}, ratio(vals)))
@@ -81,7 +82,7 @@ def _rows(results: Results, sequential: dict[str, Batch] | None) -> list[tuple[s
 def table(results: Results, sequential: dict[str, Batch] | None = None) -> str:
     """The printed table; `sequential` (this run's, or a baseline's) gives the burst ratio."""
     lines = [list(HEADERS)] + [
-        [name, *(cells.get(c, "-") for c in COLUMNS), r] for name, cells, r in _rows(results, sequential)
+        [name, *(cells.get(c, "-") for c in COLUMNS), *r] for name, cells, r in _rows(results, sequential)
     ]
     widths = [max(len(row[i]) for row in lines) for i in range(len(HEADERS))]
     text = [
@@ -120,7 +121,7 @@ def write_chart(paths: list[Path], results: Results, subtitle: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"ours": "#2b7bba", "docker": "#e07b39", "llm-sandbox": "#5a9e4b"}
+    colors = {"ours": "#2b7bba", "ours-pool": "#7fb3e0", "docker": "#e07b39", "llm-sandbox": "#5a9e4b"}
     fig, axes = plt.subplots(1, len(results), figsize=(max(3.6 * len(results) + 1, 6.5), 4.8), squeeze=False)
     for ax, (mode, batches) in zip(axes[0], results.items(), strict=True):
         names = [n for n in COLUMNS if n in batches and batches[n].ok]

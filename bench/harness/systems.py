@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import docker
+import httpx
 
 from daytona_sdk import CreateWorkspaceParams, Daytona, DaytonaError, DaytonaNotFoundError, Workspace
 
@@ -33,6 +34,9 @@ class System:
         with self._lock:
             self._live[id(handle)] = handle
         return handle
+
+    def prepare(self, n: int) -> None:
+        """Before a mode that makes `n` sandboxes (untimed): nothing, but for a warm pool's refill."""
 
     def create(self) -> Any:
         """Make a sandbox and run `true` in it once (the timed part); return its handle."""
@@ -106,6 +110,33 @@ class Ours(System):
             if container.labels.get(SANDBOX_LABEL) in self.made:
                 print(f"warning: ours: removing leftover container {container.name}")
                 _force_remove(container)
+
+
+class OursPool(Ours):
+    """The same, against a server whose warm pool (DAYTONA_POOL_SIZE=`size`) is full before each mode.
+
+    The create carries an id, as the seed's SDK always sends one: the member is renamed to it."""
+
+    name = "ours-pool"
+    REFILL_DEADLINE_S = 600
+
+    def __init__(self, daytona: Daytona, client: docker.DockerClient, api_url: str, size: int) -> None:
+        super().__init__(daytona, client)
+        self.api_url, self.size = api_url, size
+
+    def pool(self) -> dict[str, int]:
+        with httpx.Client(trust_env=False, timeout=10) as http:
+            pool: dict[str, int] = http.get(f"{self.api_url}/health").json()["pool"]
+            return pool
+
+    def prepare(self, n: int) -> None:
+        wanted, started = min(n, self.size), time.monotonic()
+        while (ready := self.pool()["ready"]) < wanted:
+            if time.monotonic() - started > self.REFILL_DEADLINE_S:
+                raise RuntimeError(f"the warm pool did not refill to {wanted} in {self.REFILL_DEADLINE_S}s")
+            print(f"  {self.name}: pool {ready}/{wanted} ...", end="\r", flush=True)
+            time.sleep(0.5)
+        time.sleep(1.0)  # its last member's start settles
 
 
 def docker_client(pool: int) -> docker.DockerClient:

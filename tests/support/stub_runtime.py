@@ -41,11 +41,10 @@ class StubRuntime:
     def start(self, sandbox_id: str) -> None:
         self.containers[sandbox_id] = True
 
-    def rename(self, member_id: str, sandbox_id: str) -> None:
-        self.containers[sandbox_id] = self.containers.pop(member_id)
-        self.specs[sandbox_id] = self.specs.pop(member_id)
-
-    def claim(self, spec: SandboxSpec, renamed: bool = True) -> None:
+    def claim(self, spec: SandboxSpec, member_id: str | None = None) -> None:
+        if member_id is not None and member_id != spec.sandbox_id:  # renamed
+            self.containers[spec.sandbox_id] = self.containers.pop(member_id)
+            self.specs[spec.sandbox_id] = self.specs.pop(member_id)
         if self.specs[spec.sandbox_id].pool:  # any other agent has its identity from the start
             self.claims.setdefault(spec.sandbox_id, spec)
 

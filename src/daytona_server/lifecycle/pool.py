@@ -24,6 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,8 +221,8 @@ class WarmPool:
         with self._lock:
             members = [m for members in self._ready.values() for m in members]
             self._ready.clear()
-        for member in members:
-            self._remove(member)
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="warm-pool-close") as removals:
+            list(removals.map(self._remove, members))  # at once: a shutdown must not take minutes
 
     def _run(self) -> None:
         while not self._closed.is_set():

@@ -328,11 +328,10 @@ class SandboxService:
         the connection pool (and every toolbox call behind them)."""
         with self.lock(sandbox_id):
             with self.db.session() as session:
-                sandbox = self.find(session, None, sandbox_id)
-                spec = self.spec(sandbox, session)
+                spec = self.spec(self.find(session, None, sandbox_id), session)
             member = self.pool.claimed(sandbox_id)
             try:
-                container_id = self._adopt(member, sandbox, spec) if member is not None else None
+                container_id = self._adopt(member, spec) if member is not None else None
                 if container_id is None:
                     container_id = self._create_cold(spec)
             except (RuntimeFailure, ImageNotFound) as exc:
@@ -358,22 +357,19 @@ class SandboxService:
             with self._cold_lock:
                 self._cold -= 1
 
-    def _adopt(self, member: Member, sandbox: Sandbox, spec: SandboxSpec) -> str | None:
+    def _adopt(self, member: Member, spec: SandboxSpec) -> str | None:
         """Make the pool member the sandbox: its resources, network policy, then its identity. Its
         container id; None when that failed (the member is gone: the caller creates it cold)."""
-        renamed = member.sandbox_id != sandbox.id
-        try:
-            if renamed:
-                self.runtime.rename(member.sandbox_id, sandbox.id)
+        try:  # on the member's container, under the name it has until the claim
             if (spec.cpu, spec.memory_gb) != (member.cpu, member.memory_gb):
-                self.runtime.update_resources(spec.sandbox_id, spec.cpu, spec.memory_gb)
+                self.runtime.update_resources(member.sandbox_id, spec.cpu, spec.memory_gb)
             if spec.network is None and member.ip is not None:
-                self.networks.place(sandbox)  # blocked: off the bridge before anything of the user runs
-            self.runtime.claim(spec, renamed)
+                self.networks.detach(member.sandbox_id)  # blocked: off the bridge before anything of the user runs
+            self.runtime.claim(spec, member.sandbox_id)
             return member.container_id
         except RuntimeFailure as exc:
-            log.warning("sandbox %s: the pool member could not be adopted (%s): creating it anew", sandbox.id, exc)
-            self.runtime.remove(sandbox.id)
+            log.warning("sandbox %s: the pool member could not be adopted (%s): creating it anew", spec.sandbox_id, exc)
+            self.runtime.remove(spec.sandbox_id)
             self.runtime.remove(member.sandbox_id)  # not renamed yet
             return None
 

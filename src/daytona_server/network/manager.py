@@ -331,6 +331,11 @@ class SandboxNetworks:
             self.sync()
             self.place(sandbox)
 
+    def detach(self, sandbox_id: str) -> None:
+        """Take the container of `sandbox_id` off the bridge (it keeps its loopback)."""
+        if self.bridges is not None:
+            self.bridges.disconnect(sandbox_id, self.network_name)
+
     def place(self, sandbox: Sandbox) -> None:
         """Join the sandbox's container to the bridge, or take it off, as its policy says."""
         if self.bridges is None or self.bridge is None:

@@ -106,14 +106,10 @@ class Runtime(Protocol):
         """Start the container and return once its agent answers."""
         ...
 
-    def rename(self, member_id: str, sandbox_id: str) -> None:
-        """Give a started pool member another sandbox id (only where `can_rename`)."""
-        ...
-
-    def claim(self, spec: SandboxSpec, renamed: bool = True) -> None:
-        """Make the started pool member of `spec` (made with `spec.pool`) its sandbox: its OS user,
-        environment and entrypoint; with `renamed` (by `rename`, or not known), its hostname. A no-op
-        for a sandbox that has its identity already."""
+    def claim(self, spec: SandboxSpec, member_id: str | None = None) -> None:
+        """Make the started pool member `member_id` (made with `spec.pool`) the sandbox of `spec`: under
+        its id (renamed when they differ: only where `can_rename`), with its OS user, environment and
+        entrypoint. `member_id` None: finish the claim of one claimed before (a no-op if it was)."""
         ...
 
     def can_rename(self) -> bool:

@@ -343,26 +343,29 @@ class DockerRuntime:
     def can_rename(self) -> bool:
         return hostnames.can_rename()
 
-    def rename(self, member_id: str, sandbox_id: str) -> None:
-        """Give the pool member `member_id` the sandbox id `sandbox_id`: its container name and socket."""
-        container = self._container(member_id)
-        if container is None:
-            raise RuntimeFailure(f"the pool member {member_id} is gone")
-        try:
-            container.rename(self.container_name(sandbox_id))
-        except docker.errors.APIError as exc:
-            raise RuntimeFailure(f"cannot rename the pool member: {exc.explanation or exc}") from None
-        self._link_socket_dir(container, sandbox_id)
-
-    def claim(self, spec: SandboxSpec, renamed: bool = True) -> None:
-        """Give the started pool member of `spec` its identity; with `renamed`, its hostname too."""
+    def claim(self, spec: SandboxSpec, member_id: str | None = None) -> None:
+        """Make the started pool member `member_id` the sandbox of `spec`: renamed to its id if they
+        differ (container name, socket directory; after the identity, the hostname), then given its
+        identity (see daytona_agent.identity). `member_id` None: finish an earlier claim."""
+        container = None
+        if member_id is not None and member_id != spec.sandbox_id:
+            container = self._container(member_id)
+            if container is None:
+                raise RuntimeFailure(f"the pool member {member_id} is gone")
+            try:
+                container.rename(self.container_name(spec.sandbox_id))
+            except docker.errors.APIError as exc:
+                raise RuntimeFailure(f"cannot rename the pool member: {exc.explanation or exc}") from None
+            self._link_socket_dir(container, spec.sandbox_id)
         self._post_identity(spec)
-        if renamed:
-            self._own_hostname(spec.sandbox_id)
+        if member_id != spec.sandbox_id:
+            self._own_hostname(spec.sandbox_id, container)
 
-    def _own_hostname(self, sandbox_id: str) -> None:
-        """A renamed pool member's hostname is its sandbox id (Docker restores the member's at each start)."""
-        container = self._container(sandbox_id)
+    def _own_hostname(self, sandbox_id: str, container: Container | None = None) -> None:
+        """A renamed pool member's hostname is its sandbox id (Docker restores the member's at each start).
+
+        `container`: its attributes as they are now, if the caller has them (they hold its PID)."""
+        container = container or self._container(sandbox_id)
         if container is None or container.labels.get(LABEL_POOL) != "true":
             return
         if container.attrs["Config"]["Hostname"] != sandbox_id[:63]:
