@@ -105,6 +105,8 @@ def net_server(hosts: TestHosts, docker_client: docker.DockerClient) -> Iterator
         "DAYTONA_NETWORK": "on",
         "DAYTONA_NETWORK_DNS": f"127.0.0.1:{upstream.port}",
         "DAYTONA_NETWORK_HOSTS": table,
+        # A warm pool: most sandboxes here are members that take their policy at the claim.
+        "DAYTONA_POOL_SIZE": "2",
     }
     running = start_server(tmp / "data", "dtn_net_" + secrets.token_hex(16), env=env)
     try:
@@ -281,6 +283,30 @@ def test_block_all_leaves_only_loopback(api: httpx.Client) -> None:
     assert results["public"].startswith("blocked"), results
     code, out = run(api, sandbox["id"], "getent hosts allowed.test")
     assert code != 0, out
+
+
+def wait_for_pool(api: httpx.Client) -> int:
+    """Hits so far, once a pool member is ready (bounded)."""
+    deadline = time.monotonic() + 120
+    while (pool := api.get("/health").json()["pool"])["ready"] < 1:
+        assert time.monotonic() < deadline, f"no pool member became ready: {pool}"
+        time.sleep(0.2)
+    return int(pool["hits"])
+
+
+def test_a_pool_member_takes_the_policy_of_the_sandbox_it_becomes(api: httpx.Client, hosts: TestHosts) -> None:
+    hits = wait_for_pool(api)
+    blocked = create(api, networkBlockAll=True)
+    assert api.get("/health").json()["pool"]["hits"] == hits + 1
+    assert interfaces(api, blocked["id"]) == ["lo"]  # it sat on the bridge until its claim
+    assert probe(api, blocked["id"], {"public": (PUBLIC, 80)})["public"].startswith("blocked")
+    hits = wait_for_pool(api)
+    allowed = create(api, networkAllowList=f"{PUBLIC_2}/32")
+    assert api.get("/health").json()["pool"]["hits"] == hits + 1
+    results = probe(api, allowed["id"], {"a": (PUBLIC, 80), "b": (PUBLIC_2, 80)})
+    assert results["a"].startswith("blocked") and results["b"].startswith("open"), results
+    subnet = ipaddress.IPv4Network(api.get("/health").json()["network"]["subnet"])
+    assert ipaddress.IPv4Address(ip_of(api, allowed["id"])) in subnet
 
 
 def test_a_running_sandboxs_policy_changes_at_once(api: httpx.Client) -> None:

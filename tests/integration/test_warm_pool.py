@@ -18,8 +18,8 @@ import pytest
 from daytona_sdk import CreateWorkspaceParams, Daytona, Workspace, WorkspaceResources
 from daytona_server.config import Settings
 
-from ..support.server import RunningServer, run_official_sdk, start_server, stop_server
-from .test_official_sdk import SCRIPT as OFFICIAL_QUICKSTART
+from ..support.server import RunningServer, start_server, stop_server
+from . import test_current_sdk, test_official_sdk  # modules, not their tests: pytest would collect those here
 
 POOL_SIZE = 2
 
@@ -132,22 +132,17 @@ def test_a_pool_sandbox_gets_the_resources_it_asked_for(
         pooled.remove(workspace)
 
 
-def test_the_official_sdk_quickstart_with_the_pool(pool_server: RunningServer, tmp_path: Path) -> None:
+def test_the_official_sdks_with_the_pool(pool_server: RunningServer, tmp_path: Path) -> None:
+    """The seed's quickstart (its creates carry ids: renamed members) and today's toolbox flows (no id:
+    members under their own), with every assertion of their own tests, on sandboxes from the pool."""
     wait_for_ready(pool_server)
     hits = pool_health(pool_server)["hits"]
-    lines = run_official_sdk(OFFICIAL_QUICKSTART, tmp_path, pool_server.api_key, pool_server.url)
-    assert lines[:9] == [
-        "python 0 Hello World from code!",
-        "root /home/daytona",
-        "exec 3",
-        "info started 1 2Gi",
-        "stopped stopped",
-        "started started",
-        "labels {'a': 'b'}",
-        "typescript TS",
-        "listed True",
-    ]
-    assert pool_health(pool_server)["hits"] >= hits + 1
+    for name in ("seed", "current"):
+        (tmp_path / name).mkdir()
+    test_official_sdk.test_official_sdk_quickstart(pool_server, tmp_path / "seed")
+    wait_for_ready(pool_server)
+    test_current_sdk.test_toolbox_flows(pool_server, tmp_path / "current")
+    assert pool_health(pool_server)["hits"] >= hits + 2
 
 
 def test_server_stop_removes_its_members(tmp_path: Path, docker_client: docker.DockerClient) -> None:
