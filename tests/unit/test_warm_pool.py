@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from daytona_server.config import Settings
 from daytona_server.db.models import User
@@ -190,3 +191,18 @@ def test_no_pool_when_its_size_is_zero(tmp_path: Path) -> None:
     assert service.pool.take(service.pool.default_key) is None
     service.pool.start()
     assert service.pool._thread is None
+
+
+def test_a_create_marks_its_image_used_and_a_missing_image_is_refused(service: SandboxService) -> None:
+    from daytona_server.db.models import Image
+
+    service.create(user(service), SandboxRequest())  # cold: the pool is empty
+    with service.db.session() as session:
+        image = session.scalars(select(Image).where(Image.engine_ref == service.settings.default_image)).one()
+        assert image.last_used_at is not None
+    runtime_of(service).images.exists = lambda name: False  # type: ignore[method-assign]
+    runtime_of(service).image_exists = lambda name: False  # type: ignore[method-assign]
+    with pytest.raises(ApiError, match="gone from the runner"):
+        service.create(user(service), SandboxRequest())
+    fill(service)  # a member of the image shows it is there
+    assert service.create(user(service), SandboxRequest()).state == "started"

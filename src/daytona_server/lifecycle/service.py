@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from .. import quotas
 from ..config import Settings
-from ..db.models import Sandbox, User, utcnow
+from ..db.models import Image, Sandbox, User, utcnow
 from ..db.session import Database
 from ..errors import ApiError, BadRequest, Conflict, Internal, NotFound
 from ..images.declarative import BuildLogs, DeclarativeBuilder, recipe_name
@@ -195,7 +195,7 @@ class SandboxService:
         network = self.networks.check(request.network_block_all, request.network_allow_list, request.domain_allow_list)
         if gpu and not self.runtime.supports_gpu():
             raise BadRequest(f"gpu={gpu} requested, but this runner has no GPU runtime (nvidia) configured")
-        image, ref = settings.default_image, None
+        image, ref, resolved = settings.default_image, None, None
         if request.dockerfile is not None:
             image = recipe_name(self.builder.check(request.dockerfile))
         elif image_ref is not None:
@@ -205,10 +205,6 @@ class SandboxService:
             with self.db.session() as session:
                 # Users may use their own images and system ones; admins any image on the runner.
                 resolved = self.images.resolve(session, user, image)
-                self.images.touch(session, resolved.image)
-                session.commit()
-            if not self.runtime.image_exists(resolved.ref):
-                raise BadRequest(f"image {image!r} is registered but gone from the runner: push it again")
             ref = resolved.ref
             defaults = resolved.image.defaults if resolved.image is not None else {}
             cpu, memory = defaults.get("cpu") or cpu, defaults.get("memory") or memory
@@ -217,7 +213,13 @@ class SandboxService:
         poolable = poolable and (not request.id or self.runtime.can_rename())
         member = self.pool.take(PoolKey(ref, request.disk or disk), request.id) if poolable and ref else None
         try:
-            return self._record(user, request, member, image, ref, gpu, cpu, memory, disk, network, parent_id)
+            # A member of the image shows it is on the runner (the pool drops members of removed images).
+            if resolved is not None and member is None and not self.runtime.image_exists(resolved.ref):
+                raise BadRequest(f"image {image!r} is registered but gone from the runner: push it again")
+            touched = resolved.image if resolved is not None else None
+            return self._record(
+                user, request, member, image, ref, touched, gpu, (cpu, memory, disk), network, parent_id
+            )
         except BaseException:
             if member is not None:
                 self.pool.give_back(member)
@@ -230,14 +232,15 @@ class SandboxService:
         member: Member | None,
         image: str,
         ref: str | None,
+        touched: Image | None,
         gpu: int,
-        cpu: int,
-        memory: int,
-        disk: int,
+        resources: tuple[int, int, int],
         network: network_policy.NetworkPolicy,
         parent_id: str | None,
     ) -> Sandbox:
+        """Record the sandbox `admit` checked (`touched`: the image to mark used), in one transaction."""
         settings = self.settings
+        cpu, memory, disk = resources
         sandbox_id = request.id or (member.sandbox_id if member is not None else new_sandbox_id())
         sandbox = Sandbox(
             id=sandbox_id,
@@ -284,6 +287,7 @@ class SandboxService:
             else:
                 sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session) | self.pool.addresses())
             session.add(sandbox)
+            self.images.touch(session, touched)
             session.commit()
         self._sync_network()  # its rules are in place before its container exists
         return sandbox
