@@ -6,6 +6,7 @@ pool refills; the seed's official SDK works unchanged with it. Bookkeeping: test
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +156,21 @@ def test_server_stop_removes_its_members(tmp_path: Path, docker_client: docker.D
     finally:
         stop_server(server)
     assert docker_client.containers.list(all=True, filters=label) == []
+
+
+def test_members_a_killed_server_left_are_removed_at_its_next_start(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    data_dir = tmp_path / "data"
+    label = {"label": ["io.daytona.pool=true", f"io.daytona.server={Settings(data_dir=data_dir).server_id}"]}
+    server = start_server(data_dir, "dtn_pool_kill", env={"DAYTONA_POOL_SIZE": "1"})
+    try:
+        wait_for_ready(server, 1)
+    finally:
+        stop_server(server, signal.SIGKILL)
+    assert len(docker_client.containers.list(all=True, filters=label)) == 1  # nobody removed it
+    server = start_server(data_dir, "dtn_pool_kill", env={"DAYTONA_POOL_SIZE": "0"})
+    try:
+        assert docker_client.containers.list(all=True, filters=label) == []  # reconcile did, before serving
+    finally:
+        stop_server(server)
