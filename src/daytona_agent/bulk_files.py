@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
 from . import wire
@@ -21,6 +19,10 @@ from .multipart import MultipartReader, Part, boundary_of
 from .uploads import CHUNK, PendingFile, write_raw
 from .userfs import as_user, open_regular, resolve
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_DOWNLOAD_PATHS = 10000
@@ -220,7 +222,7 @@ def bulk_download(user: OsUser, request: Request) -> Response:
     unique = list(dict.fromkeys(paths))
     for raw in unique:
         resolve(user, raw)  # a NUL byte is the request's fault: 400 before anything is sent
-    boundary = "daytona-" + secrets.token_hex(16)
+    boundary = "daytona-" + os.urandom(16).hex()
     return Response(
         200, content_type="multipart/form-data; boundary=%s" % boundary, stream=_download_parts(user, unique, boundary)
     )

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
-from typing import Any, Dict, List, Set, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from typing import Any, Dict, List, Set, Tuple
 
 _lock = threading.Lock()
 _tracked: Set[int] = set()
@@ -24,6 +27,8 @@ USER_OOM_SCORE_ADJ = 1000
 
 def spawn(args: List[str], **kwargs: Any) -> subprocess.Popen:
     """Start a child in its own session (so it can be killed as a group) and track it."""
+    import subprocess  # not at start-up: the agent spawns nothing until asked to
+
     with _lock:
         proc = subprocess.Popen(args, start_new_session=True, **kwargs)
         _tracked.add(proc.pid)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
 BACKEND_MODULE = "_daytona_mpl_backend"
 CHARTS_FILE = "charts.jsonl"

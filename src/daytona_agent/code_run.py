@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Any, Dict, List
 
 from . import code_charts, wire
-from .http import HttpError, Request, Response, str_field
+from .env_store import user_env
+from .http import HttpError, Request, Response, Router, str_field
 from .process import (
     _parse_timeout,
     _wants_stream,
@@ -23,9 +23,12 @@ from .process import (
     start,
     streamed,
     then_remove,
-    user_env,
 )
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
 
 # How each language's code is run from a file; argv follows the file name.
 RUNNERS = {
@@ -40,6 +43,11 @@ def _argv(body: Dict[str, Any]) -> List[str]:
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
         raise HttpError(400, "argv must be a list of strings")
     return argv
+
+
+def register(router: Router, user: OsUser) -> None:
+    """`POST /process/code-run`."""
+    router.route("POST", "/process/code-run")(handler(user))
 
 
 def handler(user: OsUser) -> Any:

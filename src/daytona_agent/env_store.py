@@ -3,7 +3,7 @@
 Today's SDK (`sandbox.update_env(env, unset=...)`) sends `{set, unset, unsetValuePrefix}`. The
 changes apply to commands, code runs, git and new session shells started afterwards (running ones
 keep their environment), and they are kept in a root-owned file so that they survive a sandbox
-stop and start, as the rest of the sandbox's state does.
+stop and start, as the rest of the sandbox's state does. `user_env` is what those processes get.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ import json
 import os
 import sys
 import threading
-from typing import Any, Dict, List, Optional
 
 from .http import HttpError, Request, Response, Router
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
+
+    from .users import OsUser
 
 ENV_FILE = os.environ.get("DAYTONA_AGENT_ENV_FILE", "/var/lib/daytona/env.json")
 RESERVED_PREFIX = "DAYTONA_AGENT_"
@@ -100,6 +105,31 @@ def install(store: EnvOverrides) -> None:
     _store = store
 
 
+def user_env(user: OsUser, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment of the user's processes: the agent's, the user's identity, `POST /env`'s
+    changes, then `extra` (the request's own)."""
+    env = current().apply(base_env(user))
+    if extra:
+        env.update(extra)
+    return env
+
+
+def base_env(user: OsUser) -> Dict[str, str]:
+    """The agent's environment (less its own settings) with the user's identity."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(RESERVED_PREFIX)}
+    env.update(
+        {
+            "HOME": user.home,
+            "USER": user.name,
+            "LOGNAME": user.name,
+            "SHELL": user.shell,
+        }
+    )
+    env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
 def _name(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value or "=" in value or "\0" in value:
         raise HttpError(400, "%s: invalid environment variable name %r" % (field, value))
@@ -128,11 +158,11 @@ def parse_update(body: Dict[str, Any]) -> Any:
     return set_, unset, prefix
 
 
-def register(router: Router, base_env: Any) -> None:
-    """`POST /env`; `base_env()` is the environment the changes apply to (for unsetValuePrefix)."""
+def register(router: Router, user: OsUser) -> None:
+    """`POST /env`; unsetValuePrefix looks at the user's `base_env`."""
 
     @router.route("POST", "/env")
     def update_env(request: Request) -> Response:
         set_, unset, prefix = parse_update(request.json())
-        current().update(base_env(), set_, unset, prefix)
+        current().update(base_env(user), set_, unset, prefix)
         return Response(200, {"message": "environment updated: %d set, %d unset" % (len(set_), len(unset))})

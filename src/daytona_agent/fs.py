@@ -10,17 +10,19 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
-import secrets
 import shutil
 import stat
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import quote
 
 from .http import HttpError, Request, Response, Router
 from .uploads import unlink_quietly, upload
 from .userfs import Names, as_user, gid_of, open_regular, os_error, parse_mode, prepare, resolve, uid_of
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, List, Optional
 
 CHUNK = 1 << 20
 MAX_DEPTH = 64
@@ -263,7 +265,7 @@ def _replace_streamed(path: str, old: bytes, new: bytes) -> None:
     if not stat.S_ISREG(st.st_mode):
         raise HttpError(400, "not a regular file: %s" % path)
     directory, name = os.path.split(path)
-    tmp = os.path.join(directory, ".%s.daytona-replace-%s" % (name[:100], secrets.token_hex(4)))
+    tmp = os.path.join(directory, ".%s.daytona-replace-%s" % (name[:100], os.urandom(4).hex()))
     try:
         with open(path, "rb") as src, open(tmp, "xb") as out:
             count = _copy_replacing(src, out, old, new)

@@ -11,13 +11,17 @@ import re
 import shutil
 import socket
 import stat
-from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 from . import process, wire
+from .env_store import user_env
 from .http import HttpError, Request, Response, Router, str_field
 from .userfs import as_user, os_error, resolve
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
 
 # Answers git's "get" with the call's credentials; ignores "store" and "erase". No secret in here.
 CREDENTIAL_HELPER = (
@@ -126,7 +130,7 @@ class Git:
         password: Optional[str] = None,
         env: Optional[Dict[str, str]] = None,
     ) -> Dict[str, Any]:
-        if shutil.which("git", path=process.user_env(self.user).get("PATH")) is None:
+        if shutil.which("git", path=user_env(self.user).get("PATH")) is None:
             raise HttpError(400, "git is not installed in this sandbox's image")
         call_env = {
             "GIT_TERMINAL_PROMPT": "0",  # never wait for a prompt: fail instead

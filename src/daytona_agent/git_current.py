@@ -16,13 +16,16 @@ system. Like the rest of git.py, git runs as the sandbox user and secrets never 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional
 
 from . import process
 from .git import Git, _name_arg, _str, git_error, repo_dir, scrub
 from .http import HttpError, Request, Response, Router
 from .userfs import as_user, os_error, resolve
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
 RESET_MODES = ("soft", "mixed", "hard", "merge", "keep")
 SCOPES = ("global", "local", "system")

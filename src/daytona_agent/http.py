@@ -1,7 +1,9 @@
 """A small HTTP/1.1 server on a unix socket, standard library only.
 
 The agent is reached by the host server through this socket alone: no TCP port is opened inside
-the sandbox. Handlers are plain functions that take a `Request` and return a `Response`.
+the sandbox. Handlers are plain functions that take a `Request` and return a `Response`; the router
+may load whole features at their first request (`Router.lazy`), so that an idle agent stays small.
+The wire itself is http_protocol.py's; each connection has a thread of its own.
 """
 
 from __future__ import annotations
@@ -9,17 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import socket
-import socketserver
 import stat
 import sys
-import traceback
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
-from urllib.parse import parse_qs, unquote, urlsplit
+import threading
 
-from . import wire
+from . import http_protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Pattern, Tuple
+
+    Handler = Callable[["Request"], "Response"]
+    Takeover = Callable[[socket.socket, BinaryIO], None]
 
 
 class HttpError(Exception):
@@ -154,7 +159,7 @@ class Response:
         content_type: str = "application/json",
         stream: Optional[Iterable[bytes]] = None,
         headers: Optional[Dict[str, str]] = None,
-        takeover: Optional[Callable[[socket.socket, Any], None]] = None,
+        takeover: Optional[Takeover] = None,
     ) -> None:
         self.status = status
         self.body = body
@@ -165,15 +170,26 @@ class Response:
         self.takeover = takeover
 
 
-Handler = Callable[[Request], Response]
-
-
 def error_body(status: int, message: str) -> Dict[str, Any]:
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    return {"statusCode": status, "message": message, "error": reason}
+    return {"statusCode": status, "message": message, "error": http_protocol.phrase(status) or "Error"}
+
+
+class LazyFeature:
+    """Routes under some path prefixes that `load(router)` adds at the first request for one of them."""
+
+    def __init__(self, prefixes: Tuple[str, ...], load: Callable[[Router], Any]) -> None:
+        self.prefixes = prefixes
+        self._load = load
+        self._lock = threading.Lock()
+        self.loaded = False
+        self.value: Any = None  # what `load` returned
+
+    def load(self, router: Router) -> None:
+        with self._lock:
+            if not self.loaded:
+                self.value = self._load(router)
+                self.loaded = True
+                router.pending.remove(self)
 
 
 class Router:
@@ -185,6 +201,7 @@ class Router:
     def __init__(self) -> None:
         self.routes: Dict[Tuple[str, str], Handler] = {}
         self.patterns: List[Tuple[str, Pattern[str], Handler]] = []
+        self.pending: List[LazyFeature] = []
 
     def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
         def register(func: Handler) -> Handler:
@@ -198,7 +215,27 @@ class Router:
 
         return register
 
+    def lazy(self, prefixes: Tuple[str, ...], load: Callable[[Router], Any]) -> LazyFeature:
+        """Have `load(router)` add the routes under `prefixes` when a request for one of them first comes.
+
+        Every route it adds must lie under one of the prefixes: no other path loads the feature.
+        """
+        feature = LazyFeature(prefixes, load)
+        self.pending.append(feature)
+        return feature
+
+    def load_all(self) -> None:
+        """Load every feature not loaded yet (tests: the whole route table)."""
+        for feature in list(self.pending):
+            feature.load(self)
+
+    def adopt(self, other: Router) -> None:
+        """Serve `other`'s routes (and its features still to load) instead of this router's own."""
+        self.routes, self.patterns, self.pending = other.routes, other.patterns, other.pending
+
     def dispatch(self, request: Request) -> Response:
+        for feature in [f for f in self.pending if request.path.startswith(f.prefixes)]:
+            feature.load(self)
         handler = self.routes.get((request.method, request.path))
         if handler is not None:
             return handler(request)
@@ -207,7 +244,7 @@ class Router:
             match = pattern.match(request.path)
             if match:
                 if method == request.method:
-                    request.params = {k: unquote(v) for k, v in match.groupdict().items()}
+                    request.params = {k: http_protocol.unquote(v) for k, v in match.groupdict().items()}
                     return func(request)
                 path_known = True
         if path_known:
@@ -215,95 +252,154 @@ class Router:
         raise HttpError(404, "no such toolbox endpoint: %s %s" % (request.method, request.path))
 
 
-def _make_handler(router: Router) -> type:
-    class AgentRequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "daytona-agent"
+# -- the server --------------------------------------------------------------------------------------
 
-        def address_string(self) -> str:
-            return "host"
 
-        def log_message(self, format: str, *args: Any) -> None:
+class Server:
+    """Serves `router` on a unix socket (replacing a stale socket left by a previous start)."""
+
+    def __init__(self, socket_path: str, router: Router) -> None:
+        self.router = router
+        try:
+            if stat.S_ISSOCK(os.lstat(socket_path).st_mode):
+                os.unlink(socket_path)
+        except FileNotFoundError:
             pass
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.socket.bind(socket_path)
+        self.socket.listen(128)
+        self._stop = threading.Event()
+        self._stopped = threading.Event()
+        self._poller = select.poll()
+        self._poller.register(self.socket, select.POLLIN)
 
-        def _handle(self) -> None:
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query)
-            request = Request(self.command, parts.path, query, self.headers, self.rfile, raw_query=parts.query)
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Accept connections until `shutdown()`, each served on a thread of its own.
+
+        The accept waits at most `poll_interval`: the main thread must come back to run signal handlers.
+        """
+        self._stopped.clear()
+        try:
+            while not self._stop.is_set():
+                if not self._poller.poll(poll_interval * 1000):
+                    continue
+                try:
+                    conn, _ = self.socket.accept()
+                except OSError:
+                    continue  # the peer gave up, or too many open files: keep serving
+                try:
+                    threading.Thread(target=self._connection, args=(conn,), daemon=True).start()
+                except RuntimeError:  # no thread to be had (the sandbox's process limit): refuse it
+                    conn.close()
+        finally:
+            self._stop.clear()
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop `serve_forever` (running on another thread) and wait until it has."""
+        self._stop.set()
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        self.socket.close()
+
+    def _connection(self, conn: socket.socket) -> None:
+        rfile = conn.makefile("rb")
+        try:
+            while self._exchange(conn, rfile):
+                pass
+        except OSError:
+            pass  # the peer went away
+        except Exception:  # a bug in the agent: report it, drop this connection, keep serving
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            rfile.close()
             try:
-                response = router.dispatch(request)
-            except HttpError as exc:
-                response = self._error(request, exc)
-            except Exception as exc:  # a bug in the agent: report it, keep serving
-                traceback.print_exc(file=sys.stderr)
-                response = self._error(request, HttpError(500, "agent error: %s" % exc))
-            # Unread body bytes would corrupt the next request on this keep-alive connection.
-            request.drain()
-            if request.malformed:
-                self.close_connection = True
-            self._send(response)
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            conn.close()
 
-        def _error(self, request: Request, exc: HttpError) -> Response:
-            if not wire.is_current(request.headers):
-                return Response(exc.status, error_body(exc.status, exc.message))
-            status = exc.current_status or exc.status
-            body = error_body(status, exc.message)
-            body.update(wire.error_fields(status, exc.code, request.method, request.path))
-            return Response(status, body)
+    def _exchange(self, conn: socket.socket, rfile: BinaryIO) -> bool:
+        """Read one request and answer it; whether the connection may carry another."""
+        try:
+            head = http_protocol.read_head(rfile)
+        except http_protocol.BadRequest as exc:
+            body = json.dumps(error_body(exc.status, exc.message)).encode()
+            fields = [("Content-Type", "application/json"), ("Connection", "close")]
+            conn.sendall(http_protocol.response_head(exc.status, [*fields, ("Content-Length", str(len(body)))]) + body)
+            return False
+        if head is None:
+            return False
+        if head.method not in http_protocol.METHODS:
+            self._send(conn, head, Response(501, error_body(501, "unsupported method (%r)" % head.method)), True)
+            return False
+        if head.expects_continue():
+            conn.sendall(http_protocol.CONTINUE)
+        path, query = http_protocol.split_target(head.target)
+        request = Request(head.method, path, http_protocol.parse_query(query), head.headers, rfile, raw_query=query)
+        try:
+            response = self.router.dispatch(request)
+        except HttpError as exc:
+            response = _error(request, exc)
+        except Exception as exc:  # a bug in the agent: report it, keep serving
+            import traceback
 
-        def _send(self, response: Response) -> None:
-            if response.takeover is not None:
-                self.wfile.flush()
-                self.close_connection = True  # the connection is the handler's now, then it ends
-                response.takeover(self.connection, self.rfile)
-                return
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            for key, value in response.headers.items():
-                self.send_header(key, value)
-            if self.command == "HEAD":  # headers only; a body would break the keep-alive connection
-                self.end_headers()
-                for _ in response.stream or ():
+            traceback.print_exc(file=sys.stderr)
+            response = _error(request, HttpError(500, "agent error: %s" % exc))
+        # Unread body bytes would corrupt the next request on this keep-alive connection.
+        request.drain()
+        if response.takeover is not None:
+            response.takeover(conn, rfile)  # the connection is the handler's now, then it ends
+            return False
+        closing = request.malformed or not head.keep_alive
+        return self._send(conn, head, response, closing)
+
+    def _send(self, conn: socket.socket, head: http_protocol.RequestHead, response: Response, closing: bool) -> bool:
+        """Write `response`; whether the connection may carry another request."""
+        fields = [("Content-Type", response.content_type), *response.headers.items()]
+        if any(k.lower() == "connection" and v.lower() == "close" for k, v in response.headers.items()):
+            closing = True
+        stream = response.stream
+        try:
+            if head.method == "HEAD":  # headers only; a body would break the keep-alive connection
+                conn.sendall(http_protocol.response_head(response.status, fields))
+                for _ in stream or ():
                     pass
-                self.wfile.flush()
-                return
-            if response.stream is not None:
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                for chunk in response.stream:
+            elif stream is not None:
+                conn.sendall(http_protocol.response_head(response.status, [*fields, ("Transfer-Encoding", "chunked")]))
+                for chunk in stream:
                     if chunk:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                        self.wfile.flush()
-                self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-                return
-            if isinstance(response.body, (bytes, bytearray)):
-                payload = bytes(response.body)
+                        conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                conn.sendall(b"0\r\n\r\n")
             else:
-                payload = json.dumps(response.body).encode()
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-            self.wfile.flush()
+                body = response.body
+                payload = bytes(body) if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
+                fields.append(("Content-Length", str(len(payload))))
+                conn.sendall(http_protocol.response_head(response.status, fields) + payload)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # a generator's `finally` runs now, also when the client went away
+        return not closing
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
-    return AgentRequestHandler
+def _error(request: Request, exc: HttpError) -> Response:
+    from . import wire
 
-
-class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-    allow_reuse_address = True
+    if not wire.is_current(request.headers):
+        return Response(exc.status, error_body(exc.status, exc.message))
+    status = exc.current_status or exc.status
+    body = error_body(status, exc.message)
+    body.update(wire.error_fields(status, exc.code, request.method, request.path))
+    return Response(status, body)
 
 
 def serve(socket_path: str, router: Router) -> None:
-    """Listen on `socket_path` (replacing a stale socket left by a previous start) and serve forever."""
-    try:
-        if stat.S_ISSOCK(os.lstat(socket_path).st_mode):
-            os.unlink(socket_path)
-    except FileNotFoundError:
-        pass
-    server = UnixHTTPServer(socket_path, _make_handler(router))
+    """Listen on `socket_path` and serve forever."""
+    server = Server(socket_path, router)
     os.chmod(socket_path, 0o600)
     server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     server.serve_forever(poll_interval=0.5)

@@ -14,23 +14,32 @@ take the identity of the sandbox it was copied from.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
 import socket
-from typing import Callable, Dict, NamedTuple, Optional
 
 from .http import HttpError, Request, Response, Router
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, NamedTuple, Optional
 
 IDENTITY_FILE = os.environ.get("DAYTONA_AGENT_IDENTITY_FILE", "/var/lib/daytona/identity.json")
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
-class Identity(NamedTuple):
-    sandbox_id: str
-    user: str
-    env: Dict[str, str]
-    entrypoint: Optional[str]
+if TYPE_CHECKING:
+
+    class Identity(NamedTuple):
+        sandbox_id: str
+        user: str
+        env: Dict[str, str]
+        entrypoint: Optional[str]
+
+else:  # the same, without importing typing at run time
+    Identity = collections.namedtuple("Identity", "sandbox_id user env entrypoint")
 
 
 def parse(data: object) -> Identity:
@@ -64,7 +73,7 @@ def load(path: Optional[str] = None) -> Optional[Identity]:
 
 def save(identity: Identity, path: Optional[str] = None) -> None:
     path = path or IDENTITY_FILE
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)  # shared with sessions; the file is 0600
     data = {"sandboxId": identity.sandbox_id, "user": identity.user, "env": identity.env}
     data["claimedOn"] = socket.gethostname()
     if identity.entrypoint:
@@ -98,8 +107,7 @@ def awaiting(become: Callable[[Identity], Router]) -> Router:
         identity = parse(request.json())
         save(identity)  # before the server gives the container the sandbox's hostname
         apply(identity)
-        full = become(identity)
-        router.routes, router.patterns = full.routes, full.patterns  # /identity is gone from now on
+        router.adopt(become(identity))  # /identity is gone from now on
         return Response(200, {"sandboxId": identity.sandbox_id, "user": identity.user})
 
     return router

@@ -27,12 +27,17 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
 
 from . import children, code_charts
+from .env_store import user_env
 from .http import HttpError
-from .process import user_env
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
+
+    Sink = Callable[[Dict[str, Any]], None]  # takes one message; raises once the caller is gone
 
 LANGUAGE = "python"
 DEFAULT_ID = "default"
@@ -46,8 +51,6 @@ MAX_TEXT_CHARS = 8192  # per output message: within MAX_MESSAGE_BYTES even if ev
 MAX_EVENT_BYTES = 8 * 1024 * 1024  # one protocol line of the worker (a chart, an error)
 STDERR_TAIL = 4096  # what a worker that fails to start said, for the error
 WORKER_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "interpreter_worker.py")
-
-Sink = Callable[[Dict[str, Any]], None]  # takes one message; raises once the caller is gone
 
 
 def _now() -> str:

@@ -25,16 +25,20 @@ caller that leaves interrupts the run. Messages after the first are ignored.
 
 from __future__ import annotations
 
+import collections
 import json
 import socket
 import threading
-from typing import Any, Dict, NamedTuple, Optional
 
 from . import websocket
 from .http import HttpError, Request, Response, Router, str_field
 from .interpreter import Outcome, Registry, Run
 from .process import _parse_env
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, NamedTuple, Optional
 
 DEFAULT_TIMEOUT_S = 600.0
 FIRST_MESSAGE_S = 30.0
@@ -52,12 +56,17 @@ class Refused(Exception):
         self.reason = reason
 
 
-class ExecuteRequest(NamedTuple):
-    code: str
-    context_id: Optional[str]
-    envs: Optional[Dict[str, str]]
-    timeout: Optional[float]
-    charts: bool
+if TYPE_CHECKING:
+
+    class ExecuteRequest(NamedTuple):
+        code: str
+        context_id: Optional[str]
+        envs: Optional[Dict[str, str]]
+        timeout: Optional[float]
+        charts: bool
+
+else:  # the same, without typing at run time
+    ExecuteRequest = collections.namedtuple("ExecuteRequest", "code context_id envs timeout charts")
 
 
 def parse_request(payload: bytes) -> ExecuteRequest:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote
 
 from .http import HttpError, Request, Response, Router
 from .lsp_servers import LANGUAGES, LanguageServer
 from .users import OsUser
 
-MAX_SERVERS = 16
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
 
-Key = Tuple[str, str]
+    Key = Tuple[str, str]
+
+MAX_SERVERS = 16
 
 
 class Registry:

@@ -12,7 +12,12 @@ import os
 import queue
 import subprocess
 import threading
-from typing import Any, Callable, Dict, List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional
+
+    ServerRequestHandler = Callable[[str, Any], Any]
 
 # Limits that keep a misbehaving server from exhausting the agent's memory.
 MAX_HEADER_BYTES = 8 * 1024
@@ -116,7 +121,6 @@ class _Pending:
 
 
 # Answers to requests that servers send to their client; anything else gets METHOD_NOT_FOUND.
-ServerRequestHandler = Callable[[str, Any], Any]
 
 
 class LspConnection:

@@ -8,16 +8,17 @@ A server that dies on its own is marked crashed, with its exit code and last std
 
 from __future__ import annotations
 
+import collections
 import os
 import signal
 import stat
 import subprocess
 import threading
 import time
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import quote
 
 from . import children
+from .env_store import user_env
 from .http import HttpError
 from .lsp_client import LspConnection, LspError, LspResponseError, LspServerExited, LspTimeout
 from .lsp_shapes import (
@@ -28,8 +29,11 @@ from .lsp_shapes import (
     rank_for_prefix,
     word_before,
 )
-from .process import user_env
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -60,10 +64,15 @@ MAX_SCAN_FILES = 2000
 SKIP_DIRS = {"node_modules", "__pycache__", "site-packages", "venv", "dist", "build"}
 
 
-class Language(NamedTuple):
-    argv: List[str]
-    extensions: Tuple[str, ...]
-    init_options: Dict[str, Any]
+if TYPE_CHECKING:
+
+    class Language(NamedTuple):
+        argv: List[str]
+        extensions: Tuple[str, ...]
+        init_options: Dict[str, Any]
+
+else:  # the same, without typing at run time
+    Language = collections.namedtuple("Language", "argv extensions init_options")
 
 
 # One semantic tsserver: answers do not depend on whether the project finished loading (with the
@@ -113,10 +122,15 @@ def path_to_uri(path: str) -> str:
     return "file://" + quote(path)
 
 
-class Document(NamedTuple):
-    version: int
-    mtime_ns: int
-    size: int
+if TYPE_CHECKING:
+
+    class Document(NamedTuple):
+        version: int
+        mtime_ns: int
+        size: int
+
+else:  # the same, without typing at run time
+    Document = collections.namedtuple("Document", "version mtime_ns size")
 
 
 class LanguageServer:

@@ -3,7 +3,9 @@ ranking that picks which completions to resolve. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
 
 
 def normalize_completions(result: Any) -> Dict[str, Any]:

@@ -6,9 +6,11 @@ pass through the agent with flat memory, so the body is scanned for boundaries a
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterator, Optional, Tuple
-
 from .http import HttpError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Iterator, Optional, Tuple
 
 READ_SIZE = 1 << 20
 MAX_HEADER_BYTES = 16 * 1024

@@ -9,10 +9,13 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-from typing import Any, Dict, Iterator
 
 from .http import HttpError, Request, Response, Router
 from .websocket import is_upgrade
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator
 
 _HOP_BY_HOP = {
     "connection",
@@ -139,6 +142,7 @@ def _pipe(source: socket.socket, sink: socket.socket, rfile: Any = None) -> None
             pass
 
 
-def register(router: Router) -> None:
+def register(router: Router, user: object = None) -> None:
+    """`/preview/{port}/...` in every method (any user's app: `user` is not needed)."""
     for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
         router.route(method, "/preview/{port}/{path:path}")(_relay)

@@ -11,11 +11,15 @@ import shutil
 import subprocess
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
-from . import children, env_store, wire
-from .http import HttpError, Request, Response, str_field
+from . import children, wire
+from .env_store import user_env
+from .http import HttpError, Request, Response, Router, str_field
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional
 
 # In-memory cap per stream; the rest is dropped and the truncation is marked in the output.
 MAX_OUTPUT_BYTES = int(os.environ.get("DAYTONA_AGENT_MAX_OUTPUT", str(16 * 1024 * 1024)))
@@ -57,31 +61,6 @@ class _Capture:
         if self.truncated[key]:
             out += "\n[output truncated: more than %d bytes]\n" % self.limit
         return out
-
-
-def user_env(user: OsUser, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """The environment of the user's processes: the agent's, the user's identity, `POST /env`'s
-    changes (env_store), then `extra` (the request's own)."""
-    env = env_store.current().apply(base_env(user))
-    if extra:
-        env.update(extra)
-    return env
-
-
-def base_env(user: OsUser) -> Dict[str, str]:
-    """The agent's environment (less its own settings) with the user's identity."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DAYTONA_AGENT_")}
-    env.update(
-        {
-            "HOME": user.home,
-            "USER": user.name,
-            "LOGNAME": user.name,
-            "SHELL": user.shell,
-        }
-    )
-    env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
-    env.setdefault("LANG", "C.UTF-8")
-    return env
 
 
 def run(
@@ -245,6 +224,11 @@ def _parse_env(value: Any, name: str = "env") -> Optional[Dict[str, str]]:
     return value
 
 
+def register(router: Router, user: OsUser) -> None:
+    """`POST /process/execute`."""
+    router.route("POST", "/process/execute")(execute_handler(user))
+
+
 def execute_handler(user: OsUser) -> Any:
     def handle(request: Request) -> Response:
         body = request.json()
@@ -360,10 +344,3 @@ def then_remove(stream: Iterable[bytes], path: str) -> Iterator[bytes]:
         yield from stream
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-def code_run_handler(user: OsUser) -> Any:
-    """The `POST /process/code-run` handler (it lives in code_run.py; imported late: it imports this module)."""
-    from .code_run import handler
-
-    return handler(user)

@@ -9,9 +9,14 @@ import collections
 import json
 import re
 import threading
-from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from .http import HttpError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+    Item = Tuple[str, Any]  # ("data", bytes) | ("control", dict) | ("close", (code, reason))
 
 SCROLLBACK_BYTES = 256 * 1024
 # Output queued for one client beyond the scrollback replay; past it the client is dropped.
@@ -126,8 +131,6 @@ def exit_reason(code: int) -> Optional[str]:
 
 
 # -- one client's view ----------------------------------------------------------------------------
-
-Item = Tuple[str, Any]  # ("data", bytes) | ("control", dict) | ("close", (code, reason))
 
 
 class Attachment:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from typing import List
 
 from . import websocket
 from .http import HttpError, Request, Response, Router
@@ -35,6 +34,10 @@ from .pty_protocol import (
 )
 from .pty_sessions import PtyManager, PtySession
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List
 
 PING_INTERVAL_S = 20.0
 CLOSE_WAIT_S = 5.0  # after our close frame, the peer's answer is awaited this long

@@ -22,14 +22,17 @@ import sys
 import termios
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
 
 from . import children
+from .env_store import user_env
 from .http import HttpError
-from .process import user_env
 from .pty_protocol import SCROLLBACK_BYTES, Attachment, Ring, check_id, send_exit
 from .session_store import exit_code_of, now_iso
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
 
 # Input accepted but not yet taken by the terminal; past it the client's reader waits.
 PENDING_INPUT_BYTES = 8 * 1024 * 1024

@@ -15,13 +15,17 @@ import os
 import struct
 from array import array
 from bisect import bisect_right
-from typing import Dict, Iterator, List, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Iterator, List, Optional, Tuple
+
+    Segments = List[Tuple[int, int, int]]
 
 STDOUT = 1
 STDERR = 2
 STREAM_NAMES = {STDOUT: "stdout", STDERR: "stderr"}
 _RECORD = struct.Struct(">BQ")
-Segments = List[Tuple[int, int, int]]
 READ_CHUNK = 64 * 1024
 
 

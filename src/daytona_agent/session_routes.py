@@ -24,14 +24,19 @@ from __future__ import annotations
 import codecs
 import os
 import time
-from typing import Any, Dict, Iterator, Optional, Tuple
 
 from . import websocket, wire
 from .http import HttpError, Request, Response, Router
 from .process import MAX_OUTPUT_BYTES, _parse_timeout
-from .session_log import STREAM_NAMES, Framer, Segments, frame, read_range, split_streams
+from .session_log import STREAM_NAMES, Framer, frame, read_range, split_streams
 from .sessions import Command, SessionManager, check_session_id
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, Optional, Tuple
+
+    from .session_log import Segments
 
 MAX_COMMAND_BYTES = 1024 * 1024
 MAX_INPUT_BYTES = 1024 * 1024

@@ -8,18 +8,20 @@ while it runs, its command file and named pipes.
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
 from datetime import datetime, timezone
-from typing import Any, Deque, Dict, List, Optional, Set
 from urllib.parse import quote
 
 from .http import HttpError
 from .session_log import CommandLog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Deque, Dict, List, Optional, Set
 
 KILLED_EXIT_CODE = 137  # 128 + SIGKILL, as shells report it
 MAX_SESSION_ID = 256
@@ -55,6 +57,8 @@ def dirname_for(session_id: str) -> str:
     """A directory name for a session id: readable when the id is plain, a digest otherwise."""
     if _SAFE_NAME.match(session_id):
         return "s-" + session_id
+    import hashlib  # rare: not worth its memory in every agent with sessions
+
     digest = hashlib.sha256(session_id.encode("utf-8", errors="surrogatepass")).hexdigest()[:16]
     return "q-%s-%s" % (quote(session_id, safe="")[:180].replace("%", "_"), digest)
 

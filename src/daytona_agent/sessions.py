@@ -28,11 +28,11 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from . import children
+from .env_store import user_env
 from .http import HttpError
-from .process import TIMEOUT_EXIT_CODE, user_env
+from .process import TIMEOUT_EXIT_CODE
 from .session_log import STDERR, STDOUT, CommandLog
 from .session_store import (
     KILLED_EXIT_CODE,
@@ -48,6 +48,10 @@ from .session_store import (
     write_json,
 )
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 SESSIONS_DIR = os.environ.get("DAYTONA_AGENT_SESSIONS_DIR", "/var/lib/daytona/sessions")
 # Bytes of output each command's log keeps (what follows is dropped, and the truncation marked).

@@ -11,12 +11,14 @@ import math
 import os
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
 
 from . import __version__
 from .http import HttpError, Request, Response, Router
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple
 
 CPU_SAMPLE_S = 0.2
 _UNLIMITED = 1 << 60  # cgroup v1 reports "no limit" as a huge number
@@ -127,6 +129,8 @@ class Metrics:
         cpus = self.cpu_count()
         mem_total, mem_used, mem_cache = self.memory()
         disk_total, disk_used, disk_free = self.disk_usage()
+        from datetime import datetime, timezone  # this route only
+
         now = datetime.now(timezone.utc)
         return {
             "cpuCount": cpus,

@@ -7,14 +7,16 @@ file. The data is written as it arrives (never held whole in memory), so a 1 GiB
 from __future__ import annotations
 
 import os
-import secrets
 import stat
-from typing import Optional
 
 from .http import HttpError, Request
 from .multipart import MultipartReader, boundary_of
 from .userfs import as_user, os_error
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 CHUNK = 1 << 20
 
@@ -72,7 +74,7 @@ class PendingFile:
                 os.makedirs(directory, mode=0o755, exist_ok=True)
             except OSError as exc:
                 raise os_error(exc, directory) from None
-        tmp = os.path.join(directory, ".%s.daytona-upload-%s" % (name[:100], secrets.token_hex(4)))
+        tmp = os.path.join(directory, ".%s.daytona-upload-%s" % (name[:100], os.urandom(4).hex()))
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except OSError as exc:

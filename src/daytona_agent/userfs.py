@@ -15,10 +15,13 @@ import os
 import pwd
 import stat
 import threading
-from typing import Any, Dict, Iterator, Optional, Tuple
 
 from .http import HttpError
 from .users import OsUser
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterator, Optional, Tuple
 
 _lock = threading.Lock()
 _libc: Any = None

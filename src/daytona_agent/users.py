@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import pwd
-import subprocess
-from typing import List, NamedTuple
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, NamedTuple
 
-class OsUser(NamedTuple):
-    name: str
-    uid: int
-    gid: int
-    home: str
-    shell: str
-    groups: List[int]
+    class OsUser(NamedTuple):
+        name: str
+        uid: int
+        gid: int
+        home: str
+        shell: str
+        groups: List[int]
+
+else:  # the same, without importing typing at run time
+    OsUser = collections.namedtuple("OsUser", "name uid gid home shell groups")
 
 
 def _supplementary_groups(name: str, gid: int) -> List[int]:
@@ -29,6 +34,8 @@ def ensure_user(name: str) -> OsUser:
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
+        import subprocess
+
         subprocess.run(
             ["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", name],
             check=True,

@@ -8,14 +8,18 @@ WebSocket to this one message by message.
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import binascii
 import socket
 import struct
 import threading
-from typing import Any, Callable, List, Optional, Tuple
 
 from .http import HttpError, Request, Response
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, List, Optional, Tuple
+
+    Message = Tuple[bool, bytes]  # (is_text, payload)
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TEXT, BINARY, CLOSE, PING, PONG, CONTINUATION = 0x1, 0x2, 0x8, 0x9, 0xA, 0x0
@@ -24,8 +28,6 @@ MAX_MESSAGE = 4 * 1024 * 1024
 # Close codes: 1000 normal, 1002 protocol error, 1003 unsupported data, 1008 policy, 1009 too big,
 # 1011 server error; 4xxx are the application's (4008: a timeout, as today's interpreter uses it).
 NORMAL, PROTOCOL_ERROR, UNSUPPORTED, POLICY, TOO_BIG, SERVER_ERROR = 1000, 1002, 1003, 1008, 1009, 1011
-
-Message = Tuple[bool, bytes]  # (is_text, payload)
 
 
 class Closed(Exception):
@@ -180,7 +182,18 @@ def _unmask(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(length, "big")
 
 
-Run = Callable[[WebSocket], None]
+def accept_key(key: str) -> str:
+    """The Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (RFC 6455 4.2.2)."""
+    try:  # the interpreter's own SHA-1: hashlib would map OpenSSL in, some 3 MB
+        from _sha1 import sha1
+    except ImportError:
+        from hashlib import sha1
+    digest = sha1((key.strip() + GUID).encode()).digest()
+    return binascii.b2a_base64(digest, newline=False).decode()
+
+
+if TYPE_CHECKING:
+    Run = Callable[[WebSocket], None]
 
 
 def websocket(request: Request, run: Run, protocol: Optional[str] = None) -> Response:
@@ -192,7 +205,7 @@ def websocket(request: Request, run: Run, protocol: Optional[str] = None) -> Res
     key = request.headers.get("Sec-WebSocket-Key")
     if not is_upgrade(request) or not key:
         raise HttpError(426, "this endpoint is a WebSocket: connect with Upgrade: websocket")
-    accept = base64.b64encode(hashlib.sha1((key.strip() + GUID).encode()).digest()).decode()
+    accept = accept_key(key)
 
     def takeover(sock: socket.socket, rfile: Any) -> None:
         head = [

@@ -8,8 +8,9 @@ it, today's SDKs give themselves away with `X-Daytona-Source` (0.14 never sends 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Dict, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Optional
 
 WIRE_HEADER = "X-Daytona-Toolbox-Wire"
 SOURCE = "DAYTONA_DAEMON"
@@ -43,6 +44,8 @@ def code_for(status: int, code: Optional[str] = None) -> str:
 
 def error_fields(status: int, code: Optional[str], method: str, path: str) -> Dict[str, Any]:
     """What today's ErrorResponse adds to `{statusCode, message, error}`."""
+    from datetime import datetime, timezone  # errors only: not at start-up
+
     now = datetime.now(timezone.utc)
     return {
         "code": code_for(status, code),

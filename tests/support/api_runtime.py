@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import pwd
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from daytona_agent import fs, git, process, session_routes
-from daytona_agent.http import Request, Response, Router, UnixHTTPServer, _make_handler
+from daytona_agent import code_run, fs, git, process, session_routes
+from daytona_agent.http import Request, Response, Router
 from daytona_agent.sessions import SessionManager
 from daytona_agent.users import OsUser
 
+from .agent_server import serving
 from .stub_runtime import StubRuntime
 
 
@@ -50,8 +50,8 @@ def agent_router(home: Path) -> tuple[Router, SessionManager]:
     def project_dir(request: Request) -> Response:
         return Response(200, {"dir": user.home})
 
-    router.route("POST", "/process/execute")(process.execute_handler(user))
-    router.route("POST", "/process/code-run")(process.code_run_handler(user))
+    process.register(router, user)
+    code_run.register(router, user)
     manager = SessionManager(user, root=str(home / ".sessions"), log_cap=1 << 20)
     session_routes.register(router, manager)
     fs.register(router, user)
@@ -64,13 +64,8 @@ def serve_agent(socket_path: Path, home: Path) -> Iterator[None]:
     """Serve the agent's routes on `socket_path` for the duration of the block."""
     home.mkdir(parents=True, exist_ok=True)
     router, manager = agent_router(home)
-    server = UnixHTTPServer(str(socket_path), _make_handler(router))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     try:
-        yield
+        with serving(router, socket_path):
+            yield
     finally:
-        server.shutdown()
-        server.server_close()
         manager.shutdown()
-        thread.join(5)

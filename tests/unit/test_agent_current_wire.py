@@ -14,10 +14,8 @@ import pwd
 import shutil
 import stat
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,11 +35,13 @@ from daytona_agent import (
     system_info,
     wire,
 )
-from daytona_agent.http import Router, UnixHTTPServer, _make_handler
+from daytona_agent.http import Router
 from daytona_agent.multipart import MultipartReader
 from daytona_agent.sessions import SessionManager
 from daytona_agent.system_info import Metrics
 from daytona_agent.users import OsUser
+
+from ..support.agent_server import serving
 
 CURRENT = {"X-Daytona-Source": "sdk-python", "X-Daytona-SDK-Version": "0.226.1", "Accept": "application/json"}
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -60,15 +60,6 @@ def fake_cgroup(root: Path, files: dict[str, str]) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
-
-
-@contextmanager
-def serve(router: Router, path: Path) -> Iterator[None]:
-    server = UnixHTTPServer(str(path), _make_handler(router))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -94,8 +85,8 @@ def sock(me: OsUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         },
     )
     router = Router()
-    router.route("POST", "/process/execute")(process.execute_handler(me))
-    router.route("POST", "/process/code-run")(code_run.handler(me))
+    process.register(router, me)
+    code_run.register(router, me)
     session_routes.register(router, manager)
     fs.register(router, me)
     bulk_files.register(router, me)
@@ -103,9 +94,9 @@ def sock(me: OsUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     git_current.register(router, me)
     lsp.register(router, me)
     system_info.register(router, me, Metrics(cgroup=str(cgroup), proc=str(proc), disk=str(tmp_path)))
-    env_store.register(router, lambda: process.base_env(me))
+    env_store.register(router, me)
     path = tmp_path / "agent.sock"
-    with serve(router, path):
+    with serving(router, path):
         yield path
     manager.shutdown()
 
@@ -253,7 +244,7 @@ def test_bulk_upload_as_a_user_without_permission_is_403(tmp_path: Path) -> None
     router = Router()
     bulk_files.register(router, nobody)
     path = tmp_path / "nobody.sock"
-    with serve(router, path):
+    with serving(router, path):
         transport = httpx.HTTPTransport(uds=str(path))
         with httpx.Client(transport=transport, base_url="http://agent", headers=CURRENT) as client:
             target = str(locked / "sub" / "f.txt")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,9 @@ import httpx
 import pytest
 
 from daytona_agent import identity
-from daytona_agent.http import Request, Response, Router, UnixHTTPServer, _make_handler
+from daytona_agent.http import Request, Response, Router
+
+from ..support.agent_server import serving
 
 
 @pytest.fixture
@@ -47,12 +48,11 @@ def agent(tmp_path: Path, identity_file: Path, became: list[identity.Identity]) 
         return full
 
     path = tmp_path / "agent.sock"
-    server = UnixHTTPServer(str(path), _make_handler(identity.awaiting(become)))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    with httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), base_url="http://agent", timeout=10) as client:
+    with (
+        serving(identity.awaiting(become), path),
+        httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), base_url="http://agent", timeout=10) as client,
+    ):
         yield client
-    server.shutdown()
-    server.server_close()
 
 
 CLAIM = {"sandboxId": "sandbox-1234", "user": "daytona", "env": {"GREETING": "hi"}, "entrypoint": "sleep 1"}
@@ -96,6 +96,8 @@ def test_a_claim_makes_the_agent_that_sandbox_once(
     assert agent.get("/env/HOSTNAME").json()["value"] == "sandbox-1234"
     assert agent.post("/identity", json={**CLAIM, "sandboxId": "sandbox-other"}).status_code == 404
     assert stat.S_IMODE(identity_file.stat().st_mode) == 0o600
+    # Its directory is /var/lib/daytona, where the sessions of the sandbox user live too: never 0700.
+    assert stat.S_IMODE(identity_file.parent.stat().st_mode) & 0o055 == 0o055
     assert identity.load() == became[0]  # a later start of this container comes up as the same sandbox
 
 

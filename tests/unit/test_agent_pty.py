@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import pwd
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, unix_connect
 
 from daytona_agent import pty_routes
-from daytona_agent.http import HttpError, Router, UnixHTTPServer, _make_handler
+from daytona_agent.http import HttpError, Router
 from daytona_agent.pty_protocol import (
     EXIT_CONTROL_PROTOCOL,
     Attachment,
@@ -29,6 +28,8 @@ from daytona_agent.pty_protocol import (
 )
 from daytona_agent.pty_sessions import PtyManager
 from daytona_agent.users import OsUser
+
+from ..support.agent_server import serving
 
 
 def envs_token(value: object) -> str:
@@ -134,11 +135,8 @@ def socket_path(manager: PtyManager, tmp_path: Path) -> Iterator[str]:
     router = Router()
     pty_routes.register(router, manager)
     path = str(tmp_path / "agent.sock")
-    server = UnixHTTPServer(path, _make_handler(router))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    yield path
-    server.shutdown()
-    server.server_close()
+    with serving(router, path):
+        yield path
 
 
 @pytest.fixture

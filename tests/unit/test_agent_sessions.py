@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +13,12 @@ import httpx
 import pytest
 
 from daytona_agent import children, session_routes
-from daytona_agent.http import HttpError, Router, UnixHTTPServer, _make_handler
+from daytona_agent.http import HttpError, Router
 from daytona_agent.session_log import STDERR, STDOUT, CommandLog, Framer, split_streams
 from daytona_agent.sessions import Command, SessionManager
 from daytona_agent.users import OsUser
+
+from ..support.agent_server import serving
 
 
 @pytest.fixture
@@ -273,12 +274,11 @@ def agent(manager: SessionManager, tmp_path: Path) -> Iterator[httpx.Client]:
     router = Router()
     session_routes.register(router, manager)
     path = str(tmp_path / "agent.sock")
-    server = UnixHTTPServer(path, _make_handler(router))
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    with httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://agent", timeout=30) as client:
+    with (
+        serving(router, path),
+        httpx.Client(transport=httpx.HTTPTransport(uds=path), base_url="http://agent", timeout=30) as client,
+    ):
         yield client
-    server.shutdown()
-    server.server_close()
 
 
 def test_routes_answer_the_official_shapes(agent: httpx.Client) -> None:

@@ -23,6 +23,7 @@ import daytona_agent
 
 from ..volumes import binds
 from . import agent_socket, btrfs, capture, changes, hostnames, treediff
+from .agent_bytecode import compile_agent
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 from .images import ImageTools
 from .networks import BridgeNetworks
@@ -101,6 +102,7 @@ class DockerRuntime:
         self.images = ImageTools(self.client, "none")
         self.networks = BridgeNetworks(self.client, self.container_name)
         self.agent_source = Path(daytona_agent.__file__).resolve().parent
+        compile_agent(self.agent_source)  # sandboxes load the agent's bytecode instead of compiling it at every start
         info = self.client.info()
         self.driver = str(info.get("Driver") or "")
         self.data_root = Path(info.get("DockerRootDir") or "/var/lib/docker")
