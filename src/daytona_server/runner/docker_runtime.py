@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -354,12 +355,16 @@ class DockerRuntime:
             container = self._container(member_id)
             if container is None:
                 raise RuntimeFailure(f"the pool member {member_id} is gone")
-            try:
-                container.rename(self.container_name(spec.sandbox_id))
-            except docker.errors.APIError as exc:
-                raise RuntimeFailure(f"cannot rename the pool member: {exc.explanation or exc}") from None
-            self._link_socket_dir(container, spec.sandbox_id)
-        self._post_identity(spec)
+            self._link_socket_dir(container, spec.sandbox_id)  # the agent answers under the new id at once
+            with ThreadPoolExecutor(1, thread_name_prefix="claim") as side:
+                renaming = side.submit(container.rename, self.container_name(spec.sandbox_id))
+                self._post_identity(spec)  # meanwhile: neither waits for the other
+                try:
+                    renaming.result()
+                except docker.errors.APIError as exc:
+                    raise RuntimeFailure(f"cannot rename the pool member: {exc.explanation or exc}") from None
+        else:
+            self._post_identity(spec)
         if member_id != spec.sandbox_id:
             self._own_hostname(spec.sandbox_id, container)
 
