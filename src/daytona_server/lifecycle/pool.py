@@ -109,18 +109,16 @@ class WarmPool:
         allocate: Callable[[set[str]], str | None],
         address_lock: threading.Lock,
         id_taken: Callable[[str], bool],
-        busy: Callable[[], bool],
     ) -> None:
         """`allocate(extra in use)` hands out a bridge address (under `address_lock`, which the service
-        holds for its own allocations too); `id_taken` says whether a sandbox id is in use; `busy`
-        whether cold creates are in flight."""
+        holds for its own allocations too); `id_taken` says whether a sandbox id is in use."""
         self.settings = settings
         self.runtime = runtime
         self.networks = networks
         self.allocate = allocate
         self.address_lock = address_lock
         self.id_taken = id_taken
-        self.busy = busy
+        self._cold = 0  # creates in flight that no member serves: the pool makes none meanwhile
         self.default_key = PoolKey(settings.default_image, settings.default_disk_gb)
         self.demand = Demand()
         self.hits = self.misses = 0
@@ -171,6 +169,34 @@ class WarmPool:
         """The member a recorded sandbox was made from (once: the service adopts it now), if any."""
         with self._lock:
             return self._taken.pop(sandbox_id, None)
+
+    def adopt(self, member: Member, spec: SandboxSpec) -> str | None:
+        """Make a taken member the sandbox of `spec`: its resources, network policy, then its identity.
+        Its container id; None when that failed (the member is gone: the caller creates it cold)."""
+        try:  # on the member's container, under the name it has until the claim
+            if (spec.cpu, spec.memory_gb) != (member.cpu, member.memory_gb):
+                self.runtime.update_resources(member.sandbox_id, spec.cpu, spec.memory_gb)
+            if spec.network is None and member.ip is not None:
+                self.networks.detach(member.sandbox_id)  # blocked: off the bridge before anything of the user runs
+            self.runtime.claim(spec, member.sandbox_id)
+            return member.container_id
+        except RuntimeFailure as exc:
+            log.warning("sandbox %s: the pool member could not be adopted (%s): creating it anew", spec.sandbox_id, exc)
+            self.runtime.remove(spec.sandbox_id)
+            self.runtime.remove(member.sandbox_id)  # not renamed yet
+            return None
+
+    def create_cold(self, spec: SandboxSpec) -> str:
+        """Create and start the container of `spec` as any runtime does (no member could serve it)."""
+        with self._lock:
+            self._cold += 1
+        try:
+            container_id = self.runtime.create(spec)
+            self.runtime.start(spec.sandbox_id)
+            return container_id
+        finally:
+            with self._lock:
+                self._cold -= 1
 
     def holds(self, sandbox_id: str) -> bool:
         with self._lock:
@@ -268,7 +294,7 @@ class WarmPool:
         if surplus is not None:
             self._remove(surplus)
             return True
-        if not short or self.busy() or not self._memory_ok():
+        if not short or self._cold > 0 or not self._memory_ok():
             return False
         key = max(short, key=lambda k: targets[k] - len(self._ready.get(k, [])))
         self._make(key)

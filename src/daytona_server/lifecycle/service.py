@@ -75,11 +75,7 @@ class SandboxService:
         self.builder = DeclarativeBuilder(images, BuildLogs(settings.data_dir / "build-logs"))
         self.networks = networks or SandboxNetworks(settings, db, None)
         self._addresses = threading.Lock()  # one static address per sandbox, handed out one at a time
-        self._cold = 0  # creates in flight that no pool member serves (the pool waits for them)
-        self._cold_lock = threading.Lock()
-        self.pool = WarmPool(
-            settings, runtime, self.networks, self._allocate, self._addresses, self._id_taken, lambda: self._cold > 0
-        )
+        self.pool = WarmPool(settings, runtime, self.networks, self._allocate, self._addresses, self._id_taken)
         images.listeners.append(self.pool.drain)
 
     def lock(self, sandbox_id: str) -> threading.RLock:
@@ -335,9 +331,9 @@ class SandboxService:
                 spec = self.spec(self.find(session, None, sandbox_id), session)
             member = self.pool.claimed(sandbox_id)
             try:
-                container_id = self._adopt(member, spec) if member is not None else None
+                container_id = self.pool.adopt(member, spec) if member is not None else None
                 if container_id is None:
-                    container_id = self._create_cold(spec)
+                    container_id = self.pool.create_cold(spec)
             except (RuntimeFailure, ImageNotFound) as exc:
                 with self.db.session() as session:
                     self.fail(session, self.find(session, None, sandbox_id), f"create failed: {exc}")
@@ -349,33 +345,6 @@ class SandboxService:
                 sandbox.last_activity_at = utcnow()
                 session.commit()
                 return sandbox
-
-    def _create_cold(self, spec: SandboxSpec) -> str:
-        with self._cold_lock:
-            self._cold += 1
-        try:
-            container_id = self.runtime.create(spec)
-            self.runtime.start(spec.sandbox_id)
-            return container_id
-        finally:
-            with self._cold_lock:
-                self._cold -= 1
-
-    def _adopt(self, member: Member, spec: SandboxSpec) -> str | None:
-        """Make the pool member the sandbox: its resources, network policy, then its identity. Its
-        container id; None when that failed (the member is gone: the caller creates it cold)."""
-        try:  # on the member's container, under the name it has until the claim
-            if (spec.cpu, spec.memory_gb) != (member.cpu, member.memory_gb):
-                self.runtime.update_resources(member.sandbox_id, spec.cpu, spec.memory_gb)
-            if spec.network is None and member.ip is not None:
-                self.networks.detach(member.sandbox_id)  # blocked: off the bridge before anything of the user runs
-            self.runtime.claim(spec, member.sandbox_id)
-            return member.container_id
-        except RuntimeFailure as exc:
-            log.warning("sandbox %s: the pool member could not be adopted (%s): creating it anew", spec.sandbox_id, exc)
-            self.runtime.remove(spec.sandbox_id)
-            self.runtime.remove(member.sandbox_id)  # not renamed yet
-            return None
 
     def _build_then_provision(self, sandbox_id: str, user: User, dockerfile: str) -> None:
         """The job of a sandbox from a declarative image: build (or reuse) the image, then start the sandbox."""
