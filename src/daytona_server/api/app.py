@@ -31,7 +31,8 @@ from .current import toolbox_routes as current_toolbox
 from .current import volumes as current_volumes
 from .deps import ServerState
 from .schemas import DiskQuota, Health, NetworkHealth, PoolHealth
-from .toolbox import toolbox_router
+from .toolbox import PREFIX, toolbox_router
+from .toolbox_fast import ToolboxFastPath, ToolboxTable
 from .v014 import toolbox_routes as v014_toolbox
 
 log = logging.getLogger("daytona.server")
@@ -89,6 +90,10 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     )
     app.state.server = state
     errors.install(app)
+    seed_toolbox = ToolboxTable(PREFIX, v014_toolbox.ROUTES, "v014")
+    today_toolbox = ToolboxTable(current_toolbox.PREFIX, current_toolbox.ROUTES, "current")
+    # Hot toolbox calls skip routing (inside: preview hosts come first); in the order of the routes below.
+    app.add_middleware(ToolboxFastPath, fastapi_app=app, tables=(seed_toolbox, today_toolbox))
     app.add_middleware(preview.PreviewMiddleware, fastapi_app=app)
 
     api = APIRouter(prefix="/api")
@@ -106,12 +111,12 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         )
 
     api.include_router(v014.router)
-    api.include_router(toolbox_router(v014_toolbox.ROUTES))
+    api.include_router(toolbox_router(seed_toolbox.routes, seed_toolbox.prefix, wire=seed_toolbox.wire))
     api.include_router(current_sandboxes.router)
     api.include_router(current_snapshots.router)
     api.include_router(current_volumes.router)
     # After the seed's: its paths all start with /toolbox/{id}/toolbox/, which this catch-all would take.
-    api.include_router(toolbox_router(current_toolbox.ROUTES, current_toolbox.PREFIX, "current_", "current"))
+    api.include_router(toolbox_router(today_toolbox.routes, today_toolbox.prefix, "current_", today_toolbox.wire))
     api.include_router(images.router)
     api.include_router(accounts.router)
     app.include_router(api)

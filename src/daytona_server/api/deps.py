@@ -47,7 +47,8 @@ class ServerState:
         return AccountService(self.db)
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
+    """The server's state (async: FastAPI runs a plain `def` dependency on a worker thread)."""
     state: ServerState = request.app.state.server
     return state
 
@@ -79,10 +80,10 @@ async def current_user(
 async def user_by(state: ServerState, key: str, cookie: str) -> User:
     """The user of an API key (from memory when it was seen lately), else of a dashboard session."""
     digest = auth.hash_key(key) if key else ""
-    if key:  # the hot path: a key seen in the last seconds, its last use recorded recently enough
-        known = state.db.cache.user_of(digest)
-        if known is not None and known[1] is not None and utcnow() - known[1] <= auth.LAST_USED_RESOLUTION:
-            return known[0]
+    if key:
+        known = known_user(state, digest)
+        if known is not None:
+            return known
 
     def lookup() -> User | None:
         generation = state.db.cache.generation
@@ -100,6 +101,15 @@ async def user_by(state: ServerState, key: str, cookie: str) -> User:
             raise Unauthorized("invalid API key: check DAYTONA_API_KEY or create a new key")
         raise Unauthorized("your dashboard session has ended: sign in again")
     return user
+
+
+def known_user(state: ServerState, digest: str) -> User | None:
+    """The hot path: the user of a key (by its hash) seen in the last seconds, its last use recorded
+    recently enough that this use needs no write; None: ask the database."""
+    known = state.db.cache.user_of(digest)
+    if known is not None and known[1] is not None and utcnow() - known[1] <= auth.LAST_USED_RESOLUTION:
+        return known[0]
+    return None
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -5,6 +5,7 @@ The server authenticates, checks ownership and state, records activity, then str
 to the agent over the runtime's transport and streams the answer back. A wire format describes its
 typed endpoints as a table of `ToolboxRoute`s (v014/ and current/toolbox_routes.py); `toolbox_router` makes them
 routes, documented and validated here, and adds the catch-all that forwards every other path.
+Calls whose key and sandbox are known from memory skip the routing on the way (api.toolbox_fast).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_from_bytes
 
 import httpx
 from fastapi import APIRouter, Query, Request
@@ -33,19 +34,25 @@ ANY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # Hop-by-hop headers and the ones the proxy sets itself.
 # Credentials for this server (API key, preview token) never reach code in the sandbox.
-_SKIP_REQUEST = {
-    "host",
-    "authorization",
-    "x-daytona-preview-token",
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "content-length",
-    "x-daytona-toolbox-wire",
-}
+_SKIP_REQUEST = frozenset(
+    {
+        b"host",
+        b"authorization",
+        b"x-daytona-preview-token",
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"content-length",
+        b"x-daytona-toolbox-wire",
+    }
+)
 WIRE_HEADER = "x-daytona-toolbox-wire"  # set by the server only: which wire format the caller speaks
-_SKIP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-length"}
-_PATH_PARAM = re.compile(r"\{(\w+)\}")
+WIRE_HEADER_RAW = WIRE_HEADER.encode()
+_SKIP_RESPONSE = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length"})
+_SESSION_COOKIE = SESSION_COOKIE.encode()
+# Request bodies up to this size are read whole and sent in one write; longer ones stream.
+EAGER_REQUEST = 64 * 1024
+PATH_PARAM = re.compile(r"\{(\w+)\}")
 # Reads that are no sign of use (the dashboard polls them): they never keep a sandbox from auto-stopping.
 UNTRACKED = frozenset({("GET", "system/metrics")})
 
@@ -120,42 +127,33 @@ async def relay_to_agent(
     raw: bool = False,
     wire: str | None = None,
 ) -> Response:
-    """Stream `request` to the agent's `/<path>` and its answer back; `track` counts it as activity.
+    """Send `request` to the agent's `/<path>` and its answer back; `track` counts it as activity.
 
-    With `raw` (preview links), `path` is still percent-encoded and the query string goes on byte for byte.
+    Short bodies go whole both ways (one write to the agent, one Content-Length answer); long and
+    chunked ones stream. With `raw` (preview links), `path` is still percent-encoded; the query
+    string goes on byte for byte in either case.
     """
-    client = state.agents.client(workspace_id)
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in _SKIP_REQUEST}
-    if "cookie" in headers:  # the sandbox's own cookies pass, the dashboard session does not
-        kept = [c for c in headers["cookie"].split(";") if c.strip().split("=", 1)[0] != SESSION_COOKIE]
-        if kept:
-            headers["cookie"] = ";".join(kept)
-        else:
-            del headers["cookie"]
-    if wire is not None:
-        headers[WIRE_HEADER] = wire
-    length = request.headers.get("content-length")
+    link = state.agents.link(workspace_id)
+    headers, length, chunked = _agent_headers(request.scope["headers"], wire)
+    content: bytes | AsyncIterator[bytes] = b""
     if length is not None:
-        headers["content-length"] = length
+        headers.append((b"content-length", length))
+        if length.isdigit() and int(length) <= EAGER_REQUEST:
+            try:
+                content = await request.body()
+            except ClientDisconnect:
+                return Response(status_code=499)
+        else:
+            content = request.stream()
+    elif chunked:  # sent on chunked, as it arrives: the agent decodes chunked bodies
+        headers.append((b"transfer-encoding", b"chunked"))
         content = request.stream()
-    elif "chunked" in request.headers.get("transfer-encoding", "").lower():
-        content = request.stream()  # sent on chunked, as it arrives: the agent decodes chunked bodies
-    else:
-        content = b""  # type: ignore[assignment]
-    if raw:
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        target, params = "/" + path + (f"?{query}" if query else ""), None
-    else:  # `path` was built from decoded values: encode it again
-        target, params = "/" + quote(path, safe="/"), request.query_params
-    upstream = client.build_request(request.method, target, params=params, headers=headers, content=content)
-    end = state.sandboxes.activity.begin(workspace_id) if track else (lambda: None)
-
-    async def release() -> None:
-        end()
-        await response.aclose()
-
+    query = request.scope.get("query_string", b"")
+    target = _printable(path.encode("latin-1")) if raw else quote(path, safe="/").encode()
+    target = b"/" + target + (b"?" + _printable(query) if query else b"")
+    end = state.sandboxes.activity.begin(workspace_id) if track else _nothing
     try:
-        response = await client.send(upstream, stream=True)
+        reply = await link.exchange(request.method, target, headers, content)
     except ClientDisconnect:  # the caller went away mid-upload: nobody to answer
         end()
         return Response(status_code=499)
@@ -165,24 +163,76 @@ async def relay_to_agent(
         raise BadGateway(
             f"the agent of sandbox {workspace_id} did not answer ({exc.__class__.__name__}); try again"
         ) from None
+    except BaseException:
+        end()
+        raise
+    head = request.method == "HEAD"
+    answer = [(k, v) for k, v in reply.headers if k not in _SKIP_RESPONSE or (head and k == b"content-length")]
+    if reply.body is not None:  # read whole: the agent's part is done
+        end()
+        return _Relayed(reply.status, answer, reply.body, head)
+
+    async def release() -> None:
+        end()
+        await reply.aclose()
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in reply.aiter_raw():
                 yield chunk
         finally:  # also when the client goes away mid-stream
             await release()
 
-    return StreamingResponse(
-        body(),
-        status_code=response.status_code,
-        headers={
-            k: v
-            for k, v in response.headers.items()
-            if k.lower() not in _SKIP_RESPONSE or (request.method == "HEAD" and k.lower() == "content-length")
-        },
-        background=BackgroundTask(release),
-    )
+    streamed = StreamingResponse(body(), status_code=reply.status, background=BackgroundTask(release))
+    streamed.raw_headers = answer
+    return streamed
+
+
+def _nothing() -> None:
+    pass
+
+
+def _agent_headers(
+    fields: Iterable[tuple[bytes, bytes]], wire: str | None
+) -> tuple[list[tuple[bytes, bytes]], bytes | None, bool]:
+    """The caller's header fields for the agent (see _SKIP_REQUEST), its Content-Length, and whether it is chunked."""
+    headers = [(b"host", b"agent")]
+    length: bytes | None = None
+    chunked = False
+    for name, value in fields:
+        if name in _SKIP_REQUEST:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            continue
+        if name == b"cookie":  # the sandbox's own cookies pass, the dashboard session does not
+            value = b";".join(c for c in value.split(b";") if c.strip().split(b"=", 1)[0] != _SESSION_COOKIE)
+            if not value:
+                continue
+        headers.append((name, value))
+    if wire is not None:
+        headers.append((WIRE_HEADER_RAW, wire.encode()))
+    return headers, length, chunked
+
+
+def _printable(part: bytes) -> bytes:
+    """A path or query string as the caller sent it, with what cannot stand in a request line escaped."""
+    if all(0x20 < c < 0x7F for c in part):
+        return part
+    return quote_from_bytes(part, safe="/?:@!$&'()*+,;=%~-._").encode()
+
+
+class _Relayed(Response):
+    """An answer of the agent read whole, sent on as it came, with its Content-Length."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, head: bool) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        if not head and status >= 200 and status not in (204, 304):
+            headers.append((b"content-length", str(len(body)).encode()))
+        self.raw_headers = headers
 
 
 def _endpoint(route: ToolboxRoute, wire: str) -> Callable[..., Awaitable[Response]]:
@@ -194,7 +244,7 @@ def _endpoint(route: ToolboxRoute, wire: str) -> Callable[..., Awaitable[Respons
         return await forward_to_agent(state, user, workspace_id, path, request, wire)
 
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    path_params = ["workspace_id", *_PATH_PARAM.findall(route.path)]
+    path_params = ["workspace_id", *PATH_PARAM.findall(route.path)]
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             *(inspect.Parameter(name, keyword, annotation=str) for name in path_params),

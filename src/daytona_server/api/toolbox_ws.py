@@ -139,7 +139,8 @@ def websocket_endpoint(wire: str) -> Callable[[WebSocket, str, str], object]:
         state: ServerState = websocket.app.state.server
         try:
             user = await websocket_user(websocket, state)
-            await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
+            if not state.sandboxes.toolbox_allowed(user, workspace_id):  # from memory, else the database
+                await run_in_threadpool(state.sandboxes.for_toolbox, user, workspace_id)
         except ApiError as exc:
             await deny(websocket, exc)
             return
