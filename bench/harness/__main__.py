@@ -2,7 +2,11 @@
 
 All three on the same image (daytona_server.config.DEFAULT_IMAGE), sandboxes without network:
   ours         Daytona.create() + workspace.process.exec("true"), against a server this run starts
-               (throwaway data dir, DAYTONA_NETWORK=off; default class: 1 CPU, 2 GiB, 10 GiB disk);
+               (throwaway data dir, DAYTONA_NETWORK=off, no warm pool: every create is cold;
+               default class: 1 CPU, 2 GiB, 10 GiB disk);
+  ours-pool    the same against a second server whose warm pool (--pool-size, default the most any
+               mode makes) is full before each mode; its refills run untimed after each of its
+               creates (sequential) or after its batch, never during another system's turn;
   Docker SDK   client.containers.run(image, "sleep infinity", detach=True, network_mode="none")
                + container.exec_run("true");
   llm-sandbox  SandboxSession(backend="docker", image=..., skip_environment_setup=True).open()

@@ -3,6 +3,7 @@ and the numbers drawn from them. Sandboxes live until their batch ends; removal 
 
 from __future__ import annotations
 
+import random
 import statistics
 import threading
 import time
@@ -82,6 +83,7 @@ def sequential(systems: Sequence[System], n: int) -> dict[str, Batch]:
         for i in range(n):
             for s in systems:
                 spans[s.name].append(_attempt(s, made[s.name], batches[s.name], i, lock))
+                s.settle()
     finally:
         for s in systems:
             _remove_all(s, made[s.name])
@@ -118,6 +120,7 @@ def _threaded(system: System, n: int, delay: Callable[[int], float]) -> Batch:
         batch.wall_s = max(end for _, end in spans) - min(start for start, _ in spans) if spans else 0.0
     finally:
         _remove_all(system, made)
+    system.settle()
     return batch
 
 
@@ -132,15 +135,18 @@ def burst(systems: Sequence[System], n: int) -> dict[str, Batch]:
 
 
 def exec_round_trip(systems: Sequence[System], n: int) -> dict[str, Batch]:
-    """`true` N times in one warm sandbox per system (one uncounted exec first), interleaved."""
+    """`true` N times in one warm sandbox per system (one uncounted exec first), interleaved in a new
+    random order each round."""
     handles = {}
     try:
         for s in systems:
             handles[s.name] = s.create()
             s.exec(handles[s.name])
         batches = {s.name: Batch() for s in systems}
+        order = list(systems)
         for _ in range(n):
-            for s in systems:
+            random.shuffle(order)  # Docker's exec leaves the CPUs busy a while: nobody always follows it
+            for s in order:
                 start = time.perf_counter()
                 s.exec(handles[s.name])
                 elapsed = time.perf_counter() - start

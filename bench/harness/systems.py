@@ -38,6 +38,10 @@ class System:
     def prepare(self, n: int) -> None:
         """Before a mode that makes `n` sandboxes (untimed): nothing, but for a warm pool's refill."""
 
+    def settle(self) -> None:
+        """After this system's timed creates (untimed): let background work it started finish, so that
+        it never runs during another system's turn (a warm pool's refill)."""
+
     def create(self) -> Any:
         """Make a sandbox and run `true` in it once (the timed part); return its handle."""
         raise NotImplementedError
@@ -130,13 +134,20 @@ class OursPool(Ours):
             return pool
 
     def prepare(self, n: int) -> None:
-        wanted, started = min(n, self.size), time.monotonic()
-        while (ready := self.pool()["ready"]) < wanted:
+        self._refilled(min(n, self.size), show=True)
+
+    def settle(self) -> None:
+        self._refilled(self.size, show=False)
+
+    def _refilled(self, wanted: int, show: bool) -> None:
+        started = time.monotonic()
+        while (pool := self.pool())["ready"] < wanted or pool["starting"]:
             if time.monotonic() - started > self.REFILL_DEADLINE_S:
                 raise RuntimeError(f"the warm pool did not refill to {wanted} in {self.REFILL_DEADLINE_S}s")
-            print(f"  {self.name}: pool {ready}/{wanted} ...", end="\r", flush=True)
-            time.sleep(0.5)
-        time.sleep(1.0)  # its last member's start settles
+            if show:
+                print(f"  {self.name}: pool {pool['ready']}/{wanted} ...", end="\r", flush=True)
+            time.sleep(0.2)
+        time.sleep(0.5)  # its last member's start settles
 
 
 def docker_client(pool: int) -> docker.DockerClient:

@@ -58,6 +58,7 @@ def user(service: SandboxService) -> User:
 
 def fill(service: SandboxService) -> list[str]:
     """Step the pool until it has nothing more to do (bounded); the ids of its ready members."""
+    service.pool._quiet_from = 0.0  # no waiting for creates to have stopped a while
     for _ in range(20):
         if not service.pool.step():
             break
@@ -178,6 +179,17 @@ def test_close_removes_the_members(service: SandboxService) -> None:
     members = fill(service)
     service.close()
     assert not any(m in runtime_of(service).containers for m in members)
+
+
+def test_no_member_is_made_while_creates_are_in_flight_or_just_ended(service: SandboxService) -> None:
+    fill(service)
+    service.create(user(service), SandboxRequest())  # took a member
+    assert not service.pool.step()  # the burst may go on: not yet
+    with service.pool._creation():
+        service.pool._quiet_from = 0.0
+        assert not service.pool.step()  # a create in flight
+    service.pool._quiet_from = 0.0
+    assert service.pool.step() and service.pool.stats()["ready"] == 2
 
 
 def test_no_pool_when_its_size_is_zero(tmp_path: Path) -> None:

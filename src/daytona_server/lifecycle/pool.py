@@ -12,8 +12,9 @@ is the user's (SandboxService.provision).
 Sizing: `pool_size` members of the default image at all times, more for an image (the default
 included) while it is in demand: after two creates within DEMAND_WINDOW_S, as many as the largest
 number of its creates within any BURST_SPAN_S of that window. Never more than `pool_max` in all,
-never one while cold creates are in flight (they would compete with it for the engine), and never
-one while the host has less than `pool_min_free_mb` of memory available. One background thread
+never one while creates are in flight or within QUIET_S of the last (it would compete with them for
+the engine and the CPUs), and never one while the host has less than `pool_min_free_mb` of memory
+available. One background thread
 makes and removes members, one at a time; members of an image whose tag moved are replaced.
 """
 
@@ -23,8 +24,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +42,7 @@ BURST_SPAN_S = 10.0
 IDLE_WAKE_S = 2.0  # how often the pool looks at its targets when nothing wakes it
 IMAGE_CHECK_S = 15.0  # how often it checks that its members' images are still what their tags name
 FAILURE_BACKOFF_S = 30.0  # after a member of a key failed to start, none of that key for this long
+QUIET_S = 1.0  # no member is made until creates have stopped for this long (a burst is not slowed)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ class WarmPool:
         self.allocate = allocate
         self.address_lock = address_lock
         self.id_taken = id_taken
-        self._cold = 0  # creates in flight that no member serves: the pool makes none meanwhile
+        self._creating = 0  # creates in flight (members adopted, or cold): the pool makes none meanwhile
+        self._quiet_from = 0.0  # monotonic time from which no create has been in flight for QUIET_S
         self.default_key = PoolKey(settings.default_image, settings.default_disk_gb)
         self.demand = Demand()
         self.hits = self.misses = 0
@@ -173,6 +177,10 @@ class WarmPool:
     def adopt(self, member: Member, spec: SandboxSpec) -> str | None:
         """Make a taken member the sandbox of `spec`: its resources, network policy, then its identity.
         Its container id; None when that failed (the member is gone: the caller creates it cold)."""
+        with self._creation():
+            return self._adopt(member, spec)
+
+    def _adopt(self, member: Member, spec: SandboxSpec) -> str | None:
         try:  # on the member's container, under the name it has until the claim
             if (spec.cpu, spec.memory_gb) != (member.cpu, member.memory_gb):
                 self.runtime.update_resources(member.sandbox_id, spec.cpu, spec.memory_gb)
@@ -188,15 +196,22 @@ class WarmPool:
 
     def create_cold(self, spec: SandboxSpec) -> str:
         """Create and start the container of `spec` as any runtime does (no member could serve it)."""
-        with self._lock:
-            self._cold += 1
-        try:
+        with self._creation():
             container_id = self.runtime.create(spec)
             self.runtime.start(spec.sandbox_id)
             return container_id
+
+    @contextmanager
+    def _creation(self) -> Iterator[None]:
+        with self._lock:
+            self._creating += 1
+        try:
+            yield
         finally:
             with self._lock:
-                self._cold -= 1
+                self._creating -= 1
+                self._quiet_from = time.monotonic() + QUIET_S
+            self._wake.set()  # it sleeps until then, then refills
 
     def holds(self, sandbox_id: str) -> bool:
         with self._lock:
@@ -259,7 +274,8 @@ class WarmPool:
                 log.exception("warm pool")
                 more = False
             if not more:
-                self._wake.wait(IDLE_WAKE_S)
+                quiet = self._quiet_from - time.monotonic()
+                self._wake.wait(min(IDLE_WAKE_S, max(quiet, 0.05)) if quiet > 0 else IDLE_WAKE_S)
 
     def targets(self, now: float) -> dict[PoolKey, int]:
         """Members wanted per key: the default image's floor, and what demand asks, within pool_max."""
@@ -294,7 +310,7 @@ class WarmPool:
         if surplus is not None:
             self._remove(surplus)
             return True
-        if not short or self._cold > 0 or not self._memory_ok():
+        if not short or self._creating or now < self._quiet_from or not self._memory_ok():
             return False
         key = max(short, key=lambda k: targets[k] - len(self._ready.get(k, [])))
         self._make(key)
