@@ -133,7 +133,8 @@ def write_chart(paths: list[Path], results: Results, subtitle: str) -> None:
                 patch.set_alpha(0.55)
             for i, values in enumerate(data, start=1):
                 ax.scatter([i] * len(values), values, s=9, color="black", alpha=0.5, zorder=3)
-            ax.set_xticks(range(1, len(names) + 1), [n.replace("docker", "Docker SDK") for n in names])
+            labels = [n.replace("docker", "Docker SDK").replace("ours-pool", "ours\npool hit") for n in names]
+            ax.set_xticks(range(1, len(names) + 1), labels, fontsize=8)
         n = max((len(b.ms) for b in batches.values()), default=0)
         ax.set_title(f"{TITLES[mode]}\n(n={n} each)", fontsize=9.5)
         ax.set_ylabel("ms")
