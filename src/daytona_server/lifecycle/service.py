@@ -281,21 +281,23 @@ class SandboxService:
             if member is not None:
                 sandbox.network_ip = member.ip  # a pool member keeps its address
             else:
-                sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session) | self.pool.addresses())
+                sandbox.network_ip = self._free_address(session)
             session.add(sandbox)
             self.images.touch(session, touched)
             session.commit()
         self._sync_network()  # its rules are in place before its container exists
         return sandbox
 
-    @staticmethod
-    def _addresses_in_use(session: Session) -> set[str]:
-        return set(session.scalars(select(Sandbox.network_ip).where(Sandbox.network_ip.is_not(None))))
+    def _free_address(self, session: Session, members: set[str] | None = None) -> str | None:
+        """A bridge address no sandbox and no pool member (`members`: theirs, when the pool asks) has;
+        the caller holds `_addresses`."""
+        stored = session.scalars(select(Sandbox.network_ip).where(Sandbox.network_ip.is_not(None)))
+        in_use = {ip for ip in stored if ip is not None}
+        return self.networks.allocate(in_use | (self.pool.addresses() if members is None else members))
 
-    def _allocate(self, extra: set[str]) -> str | None:
-        """A free bridge address for a pool member (the caller holds `_addresses`)."""
+    def _allocate(self, members: set[str]) -> str | None:
         with self.db.session() as session:
-            return self.networks.allocate(self._addresses_in_use(session) | extra)
+            return self._free_address(session, members)
 
     def _id_taken(self, sandbox_id: str) -> bool:
         with self.db.session() as session:
@@ -551,7 +553,7 @@ class SandboxService:
             sandbox.network_allow_list, sandbox.domain_allow_list = wanted.allow_list, wanted.domain_list
             if sandbox.network_ip is None and not wanted.block_all:  # made before it had a network
                 with self._addresses:  # held for the allocation only, not while the policy is applied
-                    sandbox.network_ip = self.networks.allocate(self._addresses_in_use(session))
+                    sandbox.network_ip = self._free_address(session)
                     session.commit()
             else:
                 session.commit()
