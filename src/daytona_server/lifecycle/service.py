@@ -213,13 +213,15 @@ class SandboxService:
             if resolved is not None and member is None and not self.runtime.image_exists(resolved.ref):
                 raise BadRequest(f"image {image!r} is registered but gone from the runner: push it again")
             touched = resolved.image if resolved is not None else None
-            return self._record(
+            sandbox = self._record(
                 user, request, member, image, ref, touched, gpu, (cpu, memory, disk), network, parent_id
             )
         except BaseException:
-            if member is not None:
+            if member is not None:  # not recorded: nobody has its address or id
                 self.pool.give_back(member)
             raise
+        self._sync_network()  # its rules are in place before its container exists (or its member's claim)
+        return sandbox
 
     def _record(
         self,
@@ -285,7 +287,6 @@ class SandboxService:
             session.add(sandbox)
             self.images.touch(session, touched)
             session.commit()
-        self._sync_network()  # its rules are in place before its container exists
         return sandbox
 
     def _free_address(self, session: Session, members: set[str] | None = None) -> str | None:
