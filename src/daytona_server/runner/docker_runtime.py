@@ -248,7 +248,10 @@ class DockerRuntime:
 
     def _create(self, spec: SandboxSpec, socket_dir: Path, kwargs: dict[str, Any]) -> str:
         labels = {LABEL_MANAGED: "true", LABEL_SERVER: self.server_id}
-        labels[LABEL_POOL if spec.pool else LABEL_SANDBOX] = "true" if spec.pool else spec.sandbox_id
+        if spec.pool:
+            labels[LABEL_POOL] = "true"
+        else:
+            labels[LABEL_SANDBOX] = spec.sandbox_id
         if spec.mounts:
             labels[LABEL_VOLUMES] = binds.to_label(spec.mounts)
         staged = binds.stage(self.volume_mounts_dir, spec.sandbox_id, spec.mounts, fresh=True)
