@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from daytona_agent.http import Request, Response, Router, Server
+from daytona_agent.http import Request, Response, Router
 from daytona_server.runner import agent_socket
 from daytona_server.runner.agent_client import AgentPool, HttpxLink
 from daytona_server.runner.agent_socket import AsyncAgentTransport
+
+from ..support.agent_server import serving
 
 BIG = b"x" * (agent_socket.EAGER_BODY + 1)
 HEAD = [(b"host", b"agent")]
@@ -51,13 +52,8 @@ def agent_router() -> Router:
 @pytest.fixture
 def socket_path(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "agent.sock"
-    server = Server(str(path), agent_router())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield path
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(agent_router(), path):
+        yield path
 
 
 @pytest.fixture

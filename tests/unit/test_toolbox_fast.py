@@ -4,7 +4,6 @@ nothing is to be checked or written; changes still take effect at once."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from daytona_agent.http import Request, Response, Router, Server
+from daytona_agent.http import Request, Response, Router
 from daytona_server.api import toolbox_fast
 from daytona_server.api.app import create_app
 from daytona_server.api.current import toolbox_routes as current_routes
@@ -23,6 +22,7 @@ from daytona_server.config import Settings
 from daytona_server.main import bootstrap
 
 from ..support.accounts import KEY, bearer, make_user
+from ..support.agent_server import serving
 from ..support.api import assert_error_shape
 from ..support.api_runtime import ApiRuntime
 
@@ -82,13 +82,8 @@ def echo_router() -> Router:
 @pytest.fixture
 def agent_socket(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "agent.sock"
-    server = Server(str(path), echo_router())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield path
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(echo_router(), path):
+        yield path
 
 
 @pytest.fixture
