@@ -64,6 +64,7 @@ def run_server(settings: Settings) -> None:
             settings.run_dir,
             pids_limit=settings.sandbox_pids_limit,
             volume_mounts_dir=settings.data_dir / "volume-mounts",
+            names_dir=settings.data_dir / "member-names",
         )
         if settings.build_default_image:
             ensure_default_image(runtime.client, settings.default_image, log=_say)

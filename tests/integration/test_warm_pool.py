@@ -16,8 +16,9 @@ import docker
 import httpx
 import pytest
 
-from daytona_sdk import CreateWorkspaceParams, Daytona, Workspace, WorkspaceResources
+from daytona_sdk import CreateWorkspaceParams, Daytona, DaytonaConflictError, Workspace, WorkspaceResources
 from daytona_server.config import Settings
+from daytona_server.runner.member_names import MemberNames
 
 from ..support.server import RunningServer, start_server, stop_server
 from . import test_current_sdk, test_official_sdk  # modules, not their tests: pytest would collect those here
@@ -62,8 +63,10 @@ def pooled(pool_server: RunningServer) -> Iterator[Daytona]:
 
 
 def container_of(docker_client: docker.DockerClient, server: RunningServer, workspace: Workspace) -> Any:
-    """By name: a pool member has no io.daytona.sandbox label (a claim may rename it)."""
-    return docker_client.containers.get(f"daytona-{Settings(data_dir=server.data_dir).server_id}-{workspace.id}")
+    """By name: a pool member has no io.daytona.sandbox label, and keeps the name it was made under
+    (the runner maps a create's own id to it: runner.member_names)."""
+    made_as = MemberNames(server.data_dir / "member-names").member_of(workspace.id)
+    return docker_client.containers.get(f"daytona-{Settings(data_dir=server.data_dir).server_id}-{made_as}")
 
 
 def out(workspace: Workspace, command: str) -> str:
@@ -172,5 +175,45 @@ def test_members_a_killed_server_left_are_removed_at_its_next_start(
     server = start_server(data_dir, "dtn_pool_kill", env={"DAYTONA_POOL_SIZE": "0"})
     try:
         assert docker_client.containers.list(all=True, filters=label) == []  # reconcile did, before serving
+    finally:
+        stop_server(server)
+
+
+def test_a_claimed_member_keeps_its_container_name_and_its_sandbox_id_across_a_restart(
+    tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    """A create that names an id takes a member without a Docker rename; the map from its id to the
+    member's container is on disk, so a restarted server finds the sandbox, and the member's own id
+    stays taken until the sandbox is deleted."""
+    data_dir = tmp_path / "data"
+    server_id = Settings(data_dir=data_dir).server_id
+    sandbox_id = "claimed-" + secrets.token_hex(4)
+    server = start_server(data_dir, "dtn_pool_names", env={"DAYTONA_POOL_SIZE": "1"})
+    try:
+        wait_for_ready(server, 1)
+        with Daytona(server.config()) as daytona:
+            workspace = daytona.create(CreateWorkspaceParams(id=sandbox_id, env_vars={"MINE": "yes"}))
+            assert pool_health(server)["hits"] == 1
+            made_as = MemberNames(data_dir / "member-names").member_of(sandbox_id)
+            assert made_as != sandbox_id
+            container = docker_client.containers.get(f"daytona-{server_id}-{made_as}")
+            assert container.labels["io.daytona.pool"] == "true"
+            assert out(workspace, "hostname; echo $DAYTONA_SANDBOX_ID $MINE") == f"{sandbox_id}\n{sandbox_id} yes"
+    finally:
+        stop_server(server, signal.SIGKILL)
+    server = start_server(data_dir, "dtn_pool_names", env={"DAYTONA_POOL_SIZE": "0"})
+    try:
+        with Daytona(server.config()) as daytona:
+            workspace = daytona.get_current_workspace(sandbox_id)
+            assert workspace.info().state == "started"
+            assert out(workspace, "hostname; echo $MINE") == f"{sandbox_id}\nyes"
+            workspace.stop()
+            workspace.start()
+            assert out(workspace, "hostname; echo $MINE") == f"{sandbox_id}\nyes"
+            with pytest.raises(DaytonaConflictError, match="choose another id"):
+                daytona.create(CreateWorkspaceParams(id=made_as))
+            daytona.remove(workspace)
+        assert docker_client.containers.list(all=True, filters={"name": f"daytona-{server_id}-{made_as}"}) == []
+        assert list((data_dir / "member-names").iterdir()) == []
     finally:
         stop_server(server)

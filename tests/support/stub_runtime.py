@@ -51,6 +51,9 @@ class StubRuntime:
     def can_rename(self) -> bool:
         return True
 
+    def id_reserved(self, sandbox_id: str) -> bool:
+        return False
+
     def stop(self, sandbox_id: str) -> None:
         self.containers[sandbox_id] = False
 

@@ -3,7 +3,7 @@
 A member is a container made and started like any sandbox, under a sandbox id of its own, but with
 its agent waiting for an identity (daytona_agent.identity): nothing of any user runs in it, and it
 is in no user's quota. A create without an id takes the member's; one with an id (the seed's SDK
-always sends one) has the member renamed to it (container, socket and hostname: the runtime's claim). A create
+always sends one) has the runtime map that id to the member and set its hostname (the runtime's claim). A create
 that a member can serve (same engine image and disk size; no volumes, GPU, Dockerfile or fork)
 takes one: the service records the sandbox under the member's id and address, then the runtime
 claims it (OS user, environment, entrypoint), its resources and network policy are applied, and it
@@ -191,7 +191,7 @@ class WarmPool:
         except RuntimeFailure as exc:
             log.warning("sandbox %s: the pool member could not be adopted (%s): creating it anew", spec.sandbox_id, exc)
             self.runtime.remove(spec.sandbox_id)
-            self.runtime.remove(member.sandbox_id)  # not renamed yet
+            self.runtime.remove(member.sandbox_id)  # if it was not mapped to the sandbox yet
             return None
 
     def create_cold(self, spec: SandboxSpec) -> str:

@@ -179,7 +179,7 @@ class SandboxService:
         A fork passes its source (`parent_id`) and the source's engine image (`image_ref`).
         """
         settings = self.settings
-        if request.id and self.pool.holds(request.id):
+        if request.id and (self.pool.holds(request.id) or self.runtime.id_reserved(request.id)):
             raise Conflict(f"sandbox {request.id} already exists: choose another id or delete it first")
         if request.sandbox_class:
             if request.sandbox_class not in CLASS_PRESETS:
@@ -302,7 +302,7 @@ class SandboxService:
 
     def _id_taken(self, sandbox_id: str) -> bool:
         with self.db.session() as session:
-            return session.get(Sandbox, sandbox_id) is not None
+            return session.get(Sandbox, sandbox_id) is not None or self.runtime.id_reserved(sandbox_id)
 
     def _sync_network(self) -> None:
         try:

@@ -108,8 +108,14 @@ class Runtime(Protocol):
 
     def claim(self, spec: SandboxSpec, member_id: str | None = None) -> None:
         """Make the started pool member `member_id` (made with `spec.pool`) the sandbox of `spec`: under
-        its id (renamed when they differ: only where `can_rename`), with its OS user, environment and
-        entrypoint. `member_id` None: finish the claim of one claimed before (a no-op if it was)."""
+        its id (where they differ, the runtime maps the id to the member and gives it the id's hostname:
+        only where `can_rename`), with its OS user, environment and entrypoint. `member_id` None: finish
+        the claim of one claimed before (a no-op if it was)."""
+        ...
+
+    def id_reserved(self, sandbox_id: str) -> bool:
+        """Whether `sandbox_id` is the id a pool member was made under that now serves another sandbox:
+        no new sandbox may take it on this runner."""
         ...
 
     def can_rename(self) -> bool:

@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,6 +26,7 @@ from . import agent_socket, btrfs, capture, changes, hostnames, treediff
 from .agent_bytecode import compile_agent
 from .base import ContainerStatus, ImageNotFound, RuntimeFailure, SandboxSpec
 from .images import ImageTools
+from .member_names import MemberNames
 from .networks import BridgeNetworks
 
 LABEL_MANAGED = "io.daytona.managed"
@@ -34,7 +34,7 @@ LABEL_SERVER = "io.daytona.server"
 LABEL_SANDBOX = "io.daytona.sandbox"
 LABEL_VOLUMES = "io.daytona.volumes"  # the container's volume mounts, to stage them again after a reboot
 # Made as a warm-pool member (its agent started with --await-identity). A member has no LABEL_SANDBOX:
-# a claim may rename it to another id, and its name (container_name) says which.
+# a create may claim it for another id, which MemberNames maps to the member's.
 LABEL_POOL = "io.daytona.pool"
 
 AGENT_MOUNT = "/opt/daytona"
@@ -86,9 +86,13 @@ class DockerRuntime:
         pids_limit: int = 4096,
         client: docker.DockerClient | None = None,
         volume_mounts_dir: Path | None = None,
+        names_dir: Path | None = None,
     ) -> None:
+        """`names_dir`: where claimed pool members are mapped to their sandboxes; it must outlive reboots
+        (the server gives one in its data directory), unlike `run_dir`, the sockets' temporary directory."""
         self.server_id = server_id
         self.run_dir = run_dir
+        self.names = MemberNames(names_dir or run_dir / "member-names")
         # Root-only staging dirs of volume subpaths (see daytona_server.volumes.binds).
         self.volume_mounts_dir = volume_mounts_dir or run_dir / "volume-mounts"
         self.pids_limit = pids_limit
@@ -101,7 +105,7 @@ class DockerRuntime:
             ) from None
         # Image builds run offline until the server's bridge is up (SandboxNetworks sets build_network).
         self.images = ImageTools(self.client, "none")
-        self.networks = BridgeNetworks(self.client, self.container_name)
+        self.networks = BridgeNetworks(self.client, self._name)
         self.agent_source = Path(daytona_agent.__file__).resolve().parent
         compile_agent(self.agent_source)  # sandboxes load the agent's bytecode instead of compiling it at every start
         info = self.client.info()
@@ -154,28 +158,16 @@ class DockerRuntime:
 
     # -- naming ---------------------------------------------------------------------------------
 
-    def container_name(self, sandbox_id: str) -> str:
-        return f"daytona-{self.server_id}-{sandbox_id}"
+    def container_name(self, made_as: str) -> str:
+        """The name of the container made for id `made_as` (a claimed pool member keeps its own)."""
+        return f"daytona-{self.server_id}-{made_as}"
 
-    def _socket_link(self, sandbox_id: str) -> Path:
-        return self.run_dir / hashlib.sha256(sandbox_id.encode()).hexdigest()[:16]
+    def _name(self, sandbox_id: str) -> str:
+        return self.container_name(self.names.member_of(sandbox_id))
 
     def _socket_dir(self, sandbox_id: str) -> Path:
-        """The sandbox's socket directory; a renamed pool member's is the one it was made with (a link)."""
-        path = self._socket_link(sandbox_id)
-        return Path(os.readlink(path)) if path.is_symlink() else path
-
-    def _link_socket_dir(self, container: Container, sandbox_id: str) -> None:
-        """Point the sandbox's socket directory at the one its container mounts (a renamed pool member's),
-        again after a reboot cleared the run directory."""
-        mounts = container.attrs.get("Mounts") or []
-        source = next((Path(m["Source"]) for m in mounts if m.get("Destination") == SOCKET_MOUNT), None)
-        link = self._socket_link(sandbox_id)
-        if source is None or source == link or (link.is_symlink() and Path(os.readlink(link)) == source):
-            return
-        link.unlink(missing_ok=True)
-        link.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        link.symlink_to(source)
+        made_as = self.names.member_of(sandbox_id)
+        return self.run_dir / hashlib.sha256(made_as.encode()).hexdigest()[:16]
 
     def _prepare_socket_dir(self, sandbox_id: str) -> Path:
         """The sandbox's socket directory: mounted into it read-write, so (as root) a tiny tmpfs of its own,
@@ -206,7 +198,7 @@ class DockerRuntime:
 
     def _container(self, sandbox_id: str) -> Container | None:
         try:
-            return self.client.containers.get(self.container_name(sandbox_id))
+            return self.client.containers.get(self._name(sandbox_id))
         except docker.errors.NotFound:
             pass
         # Not under its usual name (made by hand, or by an older version): find it by its labels.
@@ -313,7 +305,6 @@ class DockerRuntime:
         if container is None:
             raise RuntimeFailure(f"the container of sandbox {sandbox_id} is gone")
         # The socket directory lives in a temp dir that a reboot may have cleared; the volume binds too.
-        self._link_socket_dir(container, sandbox_id)
         self._prepare_socket_dir(sandbox_id)
         binds.stage(self.volume_mounts_dir, sandbox_id, binds.from_label(container.labels.get(LABEL_VOLUMES)), False)
         socket_path = self.agent_socket(sandbox_id)
@@ -349,33 +340,22 @@ class DockerRuntime:
     def can_rename(self) -> bool:
         return hostnames.can_rename()
 
+    def id_reserved(self, sandbox_id: str) -> bool:
+        return self.names.sandbox_of(sandbox_id) != sandbox_id
+
     def claim(self, spec: SandboxSpec, member_id: str | None = None) -> None:
-        """Make the started pool member `member_id` the sandbox of `spec`: renamed to its id if they
-        differ (container name, socket directory; after the identity, the hostname), then given its
-        identity (see daytona_agent.identity). `member_id` None: finish an earlier claim."""
-        container = None
+        """Make the started pool member `member_id` the sandbox of `spec`: mapped to its id if they
+        differ (MemberNames; after the identity, the hostname too), then given its identity (see
+        daytona_agent.identity). `member_id` None: finish an earlier claim."""
         if member_id is not None and member_id != spec.sandbox_id:
-            container = self._container(member_id)
-            if container is None:
-                raise RuntimeFailure(f"the pool member {member_id} is gone")
-            self._link_socket_dir(container, spec.sandbox_id)  # the agent answers under the new id at once
-            with ThreadPoolExecutor(1, thread_name_prefix="claim") as side:
-                renaming = side.submit(container.rename, self.container_name(spec.sandbox_id))
-                self._post_identity(spec)  # meanwhile: neither waits for the other
-                try:
-                    renaming.result()
-                except docker.errors.APIError as exc:
-                    raise RuntimeFailure(f"cannot rename the pool member: {exc.explanation or exc}") from None
-        else:
-            self._post_identity(spec)
+            self.names.bind(spec.sandbox_id, member_id)
+        self._post_identity(spec)  # first: the agent keeps it under the member's hostname (daytona_agent.identity)
         if member_id != spec.sandbox_id:
-            self._own_hostname(spec.sandbox_id, container)
+            self._own_hostname(spec.sandbox_id)
 
-    def _own_hostname(self, sandbox_id: str, container: Container | None = None) -> None:
-        """A renamed pool member's hostname is its sandbox id (Docker restores the member's at each start).
-
-        `container`: its attributes as they are now, if the caller has them (they hold its PID)."""
-        container = container or self._container(sandbox_id)
+    def _own_hostname(self, sandbox_id: str) -> None:
+        """A claimed pool member's hostname is its sandbox id (Docker restores the member's at each start)."""
+        container = self._container(sandbox_id)
         if container is None or container.labels.get(LABEL_POOL) != "true":
             return
         if container.attrs["Config"]["Hostname"] != sandbox_id[:63]:
@@ -416,8 +396,7 @@ class DockerRuntime:
         if os.path.ismount(socket_dir):
             subprocess.run(["umount", "-l", str(socket_dir)], capture_output=True, check=False)
         shutil.rmtree(socket_dir, ignore_errors=True)
-        if self._socket_link(sandbox_id).is_symlink():
-            self._socket_link(sandbox_id).unlink()
+        self.names.unbind(sandbox_id)
         binds.unstage(self.volume_mounts_dir, sandbox_id)
 
     def status(self, sandbox_id: str) -> ContainerStatus:
@@ -517,4 +496,4 @@ class DockerRuntime:
         prefix = self.container_name("")
         ids = [c.labels[LABEL_SANDBOX] for c in containers if LABEL_SANDBOX in c.labels]
         names = [str(c.name) for c in containers if LABEL_POOL in c.labels]
-        return ids + [name[len(prefix) :] for name in names if name.startswith(prefix)]
+        return ids + [self.names.sandbox_of(name[len(prefix) :]) for name in names if name.startswith(prefix)]

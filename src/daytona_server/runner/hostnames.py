@@ -3,7 +3,7 @@
 The sandbox's processes cannot do it (they have no CAP_SYS_ADMIN); the host enters the container's
 UTS namespace instead, and rewrites the /etc/hostname and /etc/hosts that Docker bind-mounts into
 it (in place: the container sees the same inodes). Docker gives the container its original
-hostname again at every start, so the runtime does this after each start of a renamed member.
+hostname again at every start, so the runtime does this after each start of a claimed member.
 """
 
 from __future__ import annotations
