@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { DaytonaConfig, resolveConfig } from './config.js';
 import { DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError } from './errors.js';
 import { HttpClient, timeoutSeconds } from './http.js';
-import { CodeLanguage, CreateWorkspaceParams, WorkspaceData, joined } from './models.js';
+import { CodeLanguage, CreateWorkspaceParams, WorkspaceData, WorkspaceState, joined } from './models.js';
 import { Snapshots, Volumes } from './templates.js';
 import { LANGUAGE_LABEL, Workspace } from './workspace.js';
 
@@ -83,7 +83,9 @@ export class Daytona {
     try {
       const data = await this.#http.request<WorkspaceData>('POST', '/workspace', { json: body, timeout: seconds });
       const workspace = new Workspace(this.#http, data);
-      await workspace.waitUntilStarted(effective);
+      if (workspace.instance.state !== WorkspaceState.STARTED) {
+        await workspace.waitUntilStarted(effective); // the server answers once it has started
+      }
       return workspace;
     } catch (error) {
       // A 4xx made nothing, and a 409 means the id belongs to a sandbox that must be left alone.

@@ -11,7 +11,7 @@ import httpx
 from .._base import check_create_params, create_body, timeout_seconds
 from .._config import DaytonaConfig, resolve_config
 from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError
-from .._models import CreateWorkspaceParams
+from .._models import CreateWorkspaceParams, WorkspaceState
 from ._http import AsyncHttp
 from .images import AsyncImages
 from .snapshots import AsyncSnapshots
@@ -51,7 +51,8 @@ class AsyncDaytona:
         try:
             data = await self._http.request("POST", "/workspace", json=body, timeout=timeout_seconds(effective))
             workspace = AsyncWorkspace(self._http, data)
-            await workspace.wait_for_workspace_start(effective)
+            if workspace.instance.state != WorkspaceState.STARTED:  # the server answers once it has started
+                await workspace.wait_for_workspace_start(effective)
         except (DaytonaServerError, DaytonaTimeoutError, DaytonaConnectionError):
             # This call made a sandbox that failed half-way (a 4xx made nothing, and a 409 means the
             # id belongs to a sandbox that must be left alone): remove it, then report.

@@ -12,7 +12,7 @@ import httpx
 from .._base import check_create_params, create_body, timeout_seconds
 from .._config import DaytonaConfig, resolve_config
 from .._errors import DaytonaConnectionError, DaytonaError, DaytonaServerError, DaytonaTimeoutError
-from .._models import CreateWorkspaceParams
+from .._models import CreateWorkspaceParams, WorkspaceState
 from ._http import SyncHttp
 from .images import Images
 from .snapshots import Snapshots
@@ -52,7 +52,8 @@ class Daytona:
         try:
             data = self._http.request("POST", "/workspace", json=body, timeout=timeout_seconds(effective))
             workspace = Workspace(self._http, data)
-            workspace.wait_for_workspace_start(effective)
+            if workspace.instance.state != WorkspaceState.STARTED:  # the server answers once it has started
+                workspace.wait_for_workspace_start(effective)
         except (DaytonaServerError, DaytonaTimeoutError, DaytonaConnectionError):
             # This call made a sandbox that failed half-way (a 4xx made nothing, and a 409 means the
             # id belongs to a sandbox that must be left alone): remove it, then report.

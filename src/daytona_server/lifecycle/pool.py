@@ -149,7 +149,11 @@ class WarmPool:
         if not self.enabled:
             return None
         with self._lock:
-            self.demand.note(key, time.monotonic())
+            now = time.monotonic()
+            self.demand.note(key, now)
+            # Quiet from now on: the create that took it (or missed) has not reached the engine yet,
+            # and the rest of its burst is on its way.
+            self._quiet_from = max(self._quiet_from, now + QUIET_S)
             members = self._ready.get(key)
             member = members.pop(0) if members else None
             if member is None:

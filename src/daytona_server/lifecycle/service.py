@@ -13,6 +13,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -273,7 +274,12 @@ class SandboxService:
             network_allow_list=network.allow_list,
             domain_allow_list=network.domain_list,
         )
-        with self.lock(f"user:{user.id}"), self._addresses, self.db.session() as session:
+        # Addresses are handed out one at a time; a pool member comes with its own, and without a
+        # network there is none to hand out, so those creates do not queue on the lock.
+        addressing: AbstractContextManager[Any] = nullcontext()
+        if member is None and self.networks.enabled:
+            addressing = self._addresses
+        with self.lock(f"user:{user.id}"), addressing, self.db.session() as session:
             if session.get(Sandbox, sandbox_id) is not None:
                 raise Conflict(f"sandbox {sandbox_id} already exists: choose another id or delete it first")
             if request.unique_name and request.name and self._named(session, user, request.name) is not None:
@@ -347,6 +353,9 @@ class SandboxService:
                 sandbox.state = State.STARTED
                 sandbox.last_activity_at = utcnow()
                 session.commit()
+                # Its first toolbox call takes the hot path. Safe without the generation check: the
+                # sandbox's lock is held, so nothing else changed it since this commit.
+                self.db.cache.put_sandbox(self.db.cache.generation, sandbox)
                 return sandbox
 
     def _build_then_provision(self, sandbox_id: str, user: User, dockerfile: str) -> None:

@@ -67,6 +67,48 @@ def connect(path: str | Path, timeout: float | None = None) -> socket.socket:
     return sock
 
 
+def exchange(path: str | Path, method: str, target: str, body: bytes = b"", timeout: float = 30.0) -> tuple[int, bytes]:
+    """One request on a connection of its own (`Connection: close`): (status, body). For the runtime's
+    few blocking calls, where an HTTP client would cost more than the call. An answer larger than
+    EXCHANGE_LIMIT, or slower than `timeout` in all, is an OSError."""
+    head = f"{method} {target} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\nContent-Length: {len(body)}\r\n"
+    if body:
+        head += "Content-Type: application/json\r\n"
+    deadline = time.monotonic() + timeout
+    received = bytearray()
+    with connect(path, timeout) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        while chunk := sock.recv(65536):
+            received += chunk
+            if len(received) > EXCHANGE_LIMIT or time.monotonic() > deadline:
+                raise OSError(f"the agent's answer to {method} {target} is too large or too slow")
+    head_bytes, separator, rest = bytes(received).partition(b"\r\n\r\n")
+    status_line, *fields = head_bytes.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if not separator or len(parts) < 2 or not parts[1].isdigit():
+        raise OSError(f"the agent's answer to {method} {target} is not HTTP")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (f.partition(":") for f in fields)}
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        rest = _unchunk(rest)
+    elif headers.get("content-length", "").isdigit():
+        rest = rest[: int(headers["content-length"])]
+    return int(parts[1]), rest
+
+
+EXCHANGE_LIMIT = 1 << 20
+
+
+def _unchunk(data: bytes) -> bytes:
+    out, at = bytearray(), 0
+    while True:
+        line_end = data.find(b"\r\n", at)
+        size = int(data[at:line_end].split(b";")[0] or b"0", 16) if line_end >= 0 else 0
+        if size == 0:
+            return bytes(out)
+        out += data[line_end + 2 : line_end + 2 + size]
+        at = line_end + 2 + size + 2
+
+
 class _SyncBackend(httpcore.NetworkBackend):
     def __init__(self) -> None:
         self._inner = httpcore.SyncBackend()

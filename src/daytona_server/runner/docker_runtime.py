@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -93,6 +94,8 @@ class DockerRuntime:
         self.server_id = server_id
         self.run_dir = run_dir
         self.names = MemberNames(names_dir or run_dir / "member-names")
+        # Started members' inspections (their PIDs and /etc files), until a create claims them.
+        self._unclaimed: dict[str, dict[str, Any]] = {}
         # Root-only staging dirs of volume subpaths (see daytona_server.volumes.binds).
         self.volume_mounts_dir = volume_mounts_dir or run_dir / "volume-mounts"
         self.pids_limit = pids_limit
@@ -242,6 +245,7 @@ class DockerRuntime:
         labels = {LABEL_MANAGED: "true", LABEL_SERVER: self.server_id}
         if spec.pool:
             labels[LABEL_POOL] = "true"
+            self._unclaimed[spec.sandbox_id] = {}  # its inspection once started
         else:
             labels[LABEL_SANDBOX] = spec.sandbox_id
         if spec.mounts:
@@ -315,7 +319,10 @@ class DockerRuntime:
             raise RuntimeFailure(f"cannot start the container: {exc.explanation or exc}") from None
         self._wait_for_agent(container, socket_path)
         if container.labels.get(LABEL_POOL) == "true":
-            self._own_hostname(sandbox_id)
+            container.reload()  # its PID now
+            if sandbox_id in self._unclaimed:  # a new member: its claim needs no inspection
+                self._unclaimed[sandbox_id] = container.attrs
+            self._own_hostname(sandbox_id, container.attrs)
 
     def _wait_for_agent(self, container: Container, socket_path: Path) -> None:
         deadline = time.monotonic() + AGENT_READY_TIMEOUT_S
@@ -349,30 +356,36 @@ class DockerRuntime:
         daytona_agent.identity). `member_id` None: finish an earlier claim."""
         if member_id is not None and member_id != spec.sandbox_id:
             self.names.bind(spec.sandbox_id, member_id)
+        attrs = self._unclaimed.pop(member_id or spec.sandbox_id, None) or None
         self._post_identity(spec)  # first: the agent keeps it under the member's hostname (daytona_agent.identity)
         if member_id != spec.sandbox_id:
-            self._own_hostname(spec.sandbox_id)
+            self._own_hostname(spec.sandbox_id, attrs)
 
-    def _own_hostname(self, sandbox_id: str) -> None:
-        """A claimed pool member's hostname is its sandbox id (Docker restores the member's at each start)."""
-        container = self._container(sandbox_id)
-        if container is None or container.labels.get(LABEL_POOL) != "true":
-            return
-        if container.attrs["Config"]["Hostname"] != sandbox_id[:63]:
-            hostnames.set_hostname(container, sandbox_id[:63])
+    def _own_hostname(self, sandbox_id: str, attrs: dict[str, Any] | None = None) -> None:
+        """A claimed pool member's hostname is its sandbox id (Docker restores the member's at each start).
+        `attrs`: the container's inspection since it last started, if the caller has one."""
+        if attrs is None:
+            container = self._container(sandbox_id)
+            if container is None:
+                return
+            attrs = container.attrs
+        if (attrs["Config"].get("Labels") or {}).get(LABEL_POOL) == "true" and attrs["Config"][
+            "Hostname"
+        ] != sandbox_id[:63]:
+            hostnames.set_hostname(attrs, sandbox_id[:63])
 
     def _post_identity(self, spec: SandboxSpec) -> None:
         identity: dict[str, object] = {"sandboxId": spec.sandbox_id, "user": spec.os_user, "env": spec.env}
         if spec.entrypoint:
             identity["entrypoint"] = spec.entrypoint
         try:
-            with httpx.Client(transport=self.agent_blocking_transport(spec.sandbox_id), timeout=30) as agent:
-                answer = agent.post("http://agent/identity", json=identity)
-        except httpx.HTTPError as exc:
+            body = json.dumps(identity).encode()
+            status, answer = agent_socket.exchange(self.agent_socket(spec.sandbox_id), "POST", "/identity", body)
+        except (OSError, ValueError) as exc:
             raise RuntimeFailure(f"cannot give the pool sandbox its identity: {exc}") from None
         # 404: the agent serves its sandbox's toolbox already (claimed before, or never a member).
-        if answer.status_code not in (200, 404):
-            raise RuntimeFailure(f"the pool sandbox refused its identity: {answer.text.strip()}")
+        if status not in (200, 404):
+            raise RuntimeFailure(f"the pool sandbox refused its identity: {answer.decode(errors='replace').strip()}")
 
     def stop(self, sandbox_id: str) -> None:
         container = self._container(sandbox_id)
@@ -384,6 +397,7 @@ class DockerRuntime:
             raise RuntimeFailure(f"cannot stop the container: {exc.explanation or exc}") from None
 
     def remove(self, sandbox_id: str) -> None:
+        self._unclaimed.pop(sandbox_id, None)
         container = self._container(sandbox_id)
         if container is not None:
             try:
