@@ -4,15 +4,16 @@ sandbox's owner, state and last activity.
 Entries go the moment this process changes one of those rows: a listener on the session factory's
 flushes drops them (a revoked key, a stopped or deleted sandbox, a user's new role), before the
 change is even committed. A generation counter keeps a lookup that raced with such a change from
-putting the old answer back, and every entry expires after `ttl` seconds anyway. A change made by
-another process (another API replica) is seen within `ttl`; replicas will need a notification for
-that (issue 17).
+putting the old answer back, and every entry expires after `ttl` seconds anyway. On PostgreSQL,
+each flush also tells the other API replicas, which drop the same entries when it commits
+(daytona_server.cluster.cache_bus: `publish`, `forget`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,8 @@ class HotCache:
         self._generation = 0
         self._keys: dict[str, tuple[User, datetime | None, float]] = {}  # key hash -> (user, last used, expiry)
         self._sandboxes: dict[str, tuple[SandboxFacts, float]] = {}
+        # Tells other replicas which entries a flush changed ("s:<sandbox id>", "k:<key hash>", "u:<user id>").
+        self.publish: Callable[[Session, list[str]], None] | None = None
         event.listen(sessions, "after_flush", self._flushed)
 
     @property
@@ -50,16 +53,37 @@ class HotCache:
         changed = [*session.new, *session.dirty, *session.deleted]
         if not any(isinstance(obj, (ApiKey, Sandbox, User)) for obj in changed):
             return
+        words = [
+            f"s:{obj.id}"
+            if isinstance(obj, Sandbox)
+            else f"k:{obj.key_hash}"
+            if isinstance(obj, ApiKey)
+            else f"u:{obj.id}"
+            for obj in changed
+            if isinstance(obj, (ApiKey, Sandbox, User))
+        ]
+        for word in words:
+            self.forget(*word.split(":", 1))
+        if self.publish is not None:
+            self.publish(session, words)
+
+    def forget(self, kind: str, key: str) -> None:
+        """Drop an entry (kind "s": a sandbox, "k": an API key by hash, "u": every key of a user)."""
         with self._lock:
             self._generation += 1
-            for obj in changed:
-                if isinstance(obj, Sandbox):
-                    self._sandboxes.pop(obj.id, None)
-                elif isinstance(obj, ApiKey):
-                    self._keys.pop(obj.key_hash, None)
-                elif isinstance(obj, User):  # a role or a deletion: every key of the user goes
-                    for digest in [d for d, (user, _, _) in self._keys.items() if user.id == obj.id]:
-                        del self._keys[digest]
+            if kind == "s":
+                self._sandboxes.pop(key, None)
+            elif kind == "k":
+                self._keys.pop(key, None)
+            elif kind == "u":  # a role or a deletion: every key of the user goes
+                for digest in [d for d, (user, _, _) in self._keys.items() if user.id == key]:
+                    del self._keys[digest]
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._keys.clear()
+            self._sandboxes.clear()
 
     # -- API keys --------------------------------------------------------------------------------------
 

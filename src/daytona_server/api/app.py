@@ -13,6 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..auth import ADMIN_ID
+from ..cluster.cache_bus import CacheBus
+from ..cluster.leadership import Leadership
 from ..config import Settings
 from ..dashboard import mount_dashboard
 from ..db.session import Database, migrate
@@ -59,10 +61,15 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         volumes=volumes,
         preview_secret=preview.load_secret(settings.data_dir),
     )
+    # With several replicas on one database, one runs the background work (daytona_server.cluster).
+    leadership = Leadership(settings.db_url, settings.data_dir)
+    sandboxes.pool.leading = lambda: leadership.held
+    bus = CacheBus(settings.db_url, db.cache) if settings.db_url.startswith("postgresql") else None
     loop = LifecycleLoop(
         sandboxes,
         settings.lifecycle_interval_s,
         lambda sandbox_id: agent_busy(runtime.agent_blocking_transport(sandbox_id)),
+        leading=lambda: leadership.held,
     )
 
     @asynccontextmanager
@@ -71,13 +78,22 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
         if status.enabled:
             runtime.images.build_network = networks.network_name  # builds get the default policy
         print(f"Sandbox network: {'on' if status.enabled else 'off'} ({status.reason})", file=sys.stderr, flush=True)
-        await run_in_threadpool(reconcile, sandboxes)  # it removes members an earlier run left, too
+        if bus is not None:
+            bus.start()
+        if await run_in_threadpool(leadership.acquire):
+            await run_in_threadpool(reconcile, sandboxes)  # it removes members an earlier run left, too
+        else:
+            print("Background work: another replica leads it", file=sys.stderr, flush=True)
+        leadership.start()
         await warm_routes(app)
         loop.start()
         sandboxes.pool.start()
         yield
         loop.stop()
         await run_in_threadpool(sandboxes.close)  # removes the pool's members
+        await run_in_threadpool(leadership.close)
+        if bus is not None:
+            await run_in_threadpool(bus.close)
         networks.close()
         await state.agents.close()
         db.engine.dispose()
@@ -110,6 +126,7 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
             diskQuota=DiskQuota(enforced=enforced, reason=reason),
             network=NetworkHealth(enabled=net.enabled, reason=net.reason, subnet=net.subnet),
             pool=PoolHealth(**sandboxes.pool.stats()),
+            leader=leadership.held,
         )
 
     api.include_router(v014.router)

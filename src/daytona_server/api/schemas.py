@@ -142,6 +142,7 @@ class Health(BaseModel):
     diskQuota: DiskQuota
     network: NetworkHealth
     pool: PoolHealth
+    leader: bool = Field(description="whether this replica runs the background work (daytona_server.cluster)")
 
 
 def parse_labels(raw: str | None) -> dict[str, str] | None:

@@ -85,10 +85,14 @@ def reconcile(service: SandboxService) -> None:
 class LifecycleLoop:
     """A thread that stops idle sandboxes and archives long-stopped ones."""
 
-    def __init__(self, service: SandboxService, interval_s: float, busy: BusyProbe) -> None:
+    def __init__(
+        self, service: SandboxService, interval_s: float, busy: BusyProbe, leading: Callable[[], bool] = lambda: True
+    ) -> None:
+        """`leading`: whether this replica runs the background work now (daytona_server.cluster)."""
         self.service = service
         self.interval_s = interval_s
         self.busy = busy
+        self.leading = leading
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lifecycle-loop", daemon=True)
 
@@ -100,6 +104,8 @@ class LifecycleLoop:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
+            if not self.leading():
+                continue
             try:
                 self.tick()
             except Exception:

@@ -136,10 +136,12 @@ class WarmPool:
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        # Whether this replica runs the background work (daytona_server.cluster): only its pool has members.
+        self.leading: Callable[[], bool] = lambda: True
 
     @property
     def enabled(self) -> bool:
-        return self.settings.pool_size > 0
+        return self.settings.pool_size > 0 and self.leading()
 
     # -- what the service asks -------------------------------------------------------------------
 
@@ -253,7 +255,7 @@ class WarmPool:
     # -- the background thread -------------------------------------------------------------------
 
     def start(self) -> None:
-        if self.enabled and self._thread is None:
+        if self.settings.pool_size > 0 and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="warm-pool", daemon=True)
             self._thread.start()
 
@@ -295,6 +297,8 @@ class WarmPool:
     def step(self) -> bool:
         """One change towards the targets (remove a stale or surplus member, or make one); True if
         there may be more to do at once."""
+        if not self.leading():
+            return False
         now = time.monotonic()
         if now - self._images_checked > IMAGE_CHECK_S:
             self._images_checked = now
