@@ -66,9 +66,7 @@ STOP_TIMEOUT_S = 10
 def _agent_health(path: Path, timeout: float = 1.0) -> bool:
     """One GET /health over the socket, without an HTTP library (cheap enough to poll)."""
     try:
-        with agent_socket.connect(path, timeout) as sock:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n")
-            return sock.recv(64).startswith(b"HTTP/1.1 200")
+        return agent_socket.exchange(path, "GET", "/health", timeout=timeout)[0] == 200
     except OSError:
         return False
 
@@ -95,7 +93,7 @@ class DockerRuntime:
         self.run_dir = run_dir
         self.names = MemberNames(names_dir or run_dir / "member-names")
         # Started members' inspections (their PIDs and /etc files), until a create claims them.
-        self._unclaimed: dict[str, dict[str, Any]] = {}
+        self._unclaimed: dict[str, dict[str, Any] | None] = {}
         # Root-only staging dirs of volume subpaths (see daytona_server.volumes.binds).
         self.volume_mounts_dir = volume_mounts_dir or run_dir / "volume-mounts"
         self.pids_limit = pids_limit
@@ -245,7 +243,7 @@ class DockerRuntime:
         labels = {LABEL_MANAGED: "true", LABEL_SERVER: self.server_id}
         if spec.pool:
             labels[LABEL_POOL] = "true"
-            self._unclaimed[spec.sandbox_id] = {}  # its inspection once started
+            self._unclaimed[spec.sandbox_id] = None  # its inspection once started
         else:
             labels[LABEL_SANDBOX] = spec.sandbox_id
         if spec.mounts:
@@ -356,7 +354,7 @@ class DockerRuntime:
         daytona_agent.identity). `member_id` None: finish an earlier claim."""
         if member_id is not None and member_id != spec.sandbox_id:
             self.names.bind(spec.sandbox_id, member_id)
-        attrs = self._unclaimed.pop(member_id or spec.sandbox_id, None) or None
+        attrs = self._unclaimed.pop(member_id or spec.sandbox_id, None)
         self._post_identity(spec)  # first: the agent keeps it under the member's hostname (daytona_agent.identity)
         if member_id != spec.sandbox_id:
             self._own_hostname(spec.sandbox_id, attrs)
@@ -369,9 +367,8 @@ class DockerRuntime:
             if container is None:
                 return
             attrs = container.attrs
-        if (attrs["Config"].get("Labels") or {}).get(LABEL_POOL) == "true" and attrs["Config"][
-            "Hostname"
-        ] != sandbox_id[:63]:
+        config = attrs["Config"]
+        if (config.get("Labels") or {}).get(LABEL_POOL) == "true" and config["Hostname"] != sandbox_id[:63]:
             hostnames.set_hostname(attrs, sandbox_id[:63])
 
     def _post_identity(self, spec: SandboxSpec) -> None:
