@@ -14,7 +14,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
-    from typing import Any, Dict, List, Set, Tuple
+    from typing import Any, Dict, Iterable, List, Set, Tuple
 
 _lock = threading.Lock()
 _tracked: Set[int] = set()
@@ -86,8 +86,25 @@ def descendants(pid: int) -> List[int]:
     return found
 
 
+def freeze(groups: Iterable[int]) -> None:
+    """SIGSTOP whole process groups before a kill scans /proc.
+
+    A fork bomb fills the sandbox with thousands of runnable processes that share the agent's CPU
+    quota: a scan of /proc made while they run takes minutes. Stopped, they take no CPU, and a fork
+    under way when the stop arrives is restarted by the kernel, so no child leaves the group.
+    """
+    mine = os.getpgrp()
+    for group in groups:
+        if group > 1 and group != mine:
+            try:
+                os.killpg(group, signal.SIGSTOP)
+            except OSError:
+                pass
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL a process, its process group and every descendant (even those that called setsid)."""
+    freeze([pid])
     victims = descendants(pid)
     for target in [pid, *victims]:
         try:
@@ -110,6 +127,7 @@ def kill_sessions(session_ids: Set[int], roots: List[int]) -> None:
 
     Two passes: a process forked while the first pass ran (a fork bomb) is caught by the second.
     """
+    freeze([*session_ids, *roots])
     for _ in range(2):
         victims = set(roots)
         for pid in roots:

@@ -123,6 +123,8 @@ def test_flipped_byte_in_the_archive_is_detected(daytona: Daytona, server: Runni
 def test_resize_a_stopped_sandbox(daytona: Daytona, docker_client: docker.DockerClient) -> None:
     workspace = daytona.create()
     try:
+        (container,) = docker_client.containers.list(filters={"label": f"io.daytona.sandbox={workspace.id}"})
+        assert container.attrs["HostConfig"]["PidsLimit"] == 2048  # 1024 processes per GiB of memory
         with pytest.raises(DaytonaConflictError, match="stop it first"):
             workspace.resize(WorkspaceResources(cpu=2))
         workspace.stop()
@@ -133,7 +135,7 @@ def test_resize_a_stopped_sandbox(daytona: Daytona, docker_client: docker.Docker
         workspace.start()
         (container,) = docker_client.containers.list(filters={"label": f"io.daytona.sandbox={workspace.id}"})
         host = container.attrs["HostConfig"]
-        assert (host["NanoCpus"], host["Memory"]) == (2_000_000_000, 1024**3)
+        assert (host["NanoCpus"], host["Memory"], host["PidsLimit"]) == (2_000_000_000, 1024**3, 1024)
         assert workspace.process.exec(
             "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"
         ).result.strip() == str(1024**3)

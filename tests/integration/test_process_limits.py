@@ -11,19 +11,13 @@ import pytest
 from daytona_sdk import (
     CreateWorkspaceParams,
     Daytona,
-    DaytonaError,
     ProcessExecutionError,
     SessionExecuteRequest,
     Workspace,
     WorkspaceResources,
 )
 
-
-def answers(workspace: Workspace) -> bool:
-    try:
-        return workspace.process.exec("echo alive", timeout=10).result == "alive\n"
-    except DaytonaError:
-        return False
+from ..security.probes import FORK_BOMB, answers
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
@@ -55,7 +49,7 @@ def test_fork_bomb_is_contained(small: Workspace, workspace: Workspace) -> None:
     prober.start()
     try:
         with pytest.raises(ProcessExecutionError) as caught:
-            small.process.exec("bash -c 'bomb() { bomb | bomb & }; bomb'; sleep 60", timeout=15)
+            small.process.exec(FORK_BOMB, timeout=15)
         assert caught.value.timed_out
     finally:
         done.set()

@@ -584,10 +584,14 @@ def _survivors(target: Workspace, neighbour: Workspace) -> str:
     return f"{agent} neighbour-{'ok' if answers(neighbour) else 'dead'}"
 
 
+# A bash fork bomb that then sleeps in its first shell: `exec`, for no fork is left to start `sleep`.
+FORK_BOMB = "bash -c 'bomb() { bomb | bomb & }; bomb; exec sleep 60'"
+
+
 def fork_bomb(target: Workspace, neighbour: Workspace) -> str:
     """A bash fork bomb: it meets the pids limit (EAGAIN), dies with its timeout; all else answers."""
     try:
-        response = target.process.exec("bash -c 'bomb() { bomb | bomb & }; bomb'; sleep 60", timeout=15)
+        response = target.process.exec(FORK_BOMB, timeout=15)
         outcome = f"exit={response.exit_code}"
     except ProcessExecutionError as exc:
         outcome = "timed-out" if exc.timed_out else f"error={exc}"

@@ -39,6 +39,10 @@ LABEL_VOLUMES = "io.daytona.volumes"  # the container's volume mounts, to stage 
 LABEL_POOL = "io.daytona.pool"
 
 AGENT_MOUNT = "/opt/daytona"
+# Processes per GiB of memory, up to the server's pids limit: a fork bomb of small shells (150-250
+# KiB each) then fills a quarter of the sandbox's memory, not all of it, so the agent that ends the
+# bomb does not first wait on the kernel reclaiming memory for it.
+PIDS_PER_GIB = 1024
 SOCKET_MOUNT = "/run/daytona"
 SOCKET_NAME = "agent.sock"
 # Start-up of the agent as PID 1: put its package on sys.path without touching PYTHONPATH, which
@@ -292,7 +296,7 @@ class DockerRuntime:
             cap_drop=["ALL"],
             cap_add=CAPABILITIES,
             security_opt=["no-new-privileges:true"],
-            pids_limit=self.pids_limit,
+            pids_limit=self.pids_for(spec.memory_gb),
             nano_cpus=int(spec.cpu * 1e9),
             mem_limit=f"{spec.memory_gb}g",
             memswap_limit=f"{spec.memory_gb}g",
@@ -470,6 +474,10 @@ class DockerRuntime:
         layout, tree, _ = self._layer(sandbox_id)
         changes.import_changes(archive, tree, layout, progress)
 
+    def pids_for(self, memory_gb: int) -> int:
+        """The pids limit of a sandbox with `memory_gb` of memory."""
+        return min(self.pids_limit, PIDS_PER_GIB * max(memory_gb, 1))
+
     def update_resources(self, sandbox_id: str, cpu: int, memory_gb: int) -> None:
         container = self._container(sandbox_id)
         if container is None:
@@ -478,7 +486,12 @@ class DockerRuntime:
             # docker-py's update() cannot set NanoCpus, which the container was created with.
             api: Any = self.client.api
             memory = memory_gb * 1024**3
-            body = {"NanoCpus": int(cpu * 1e9), "Memory": memory, "MemorySwap": memory}
+            body = {
+                "NanoCpus": int(cpu * 1e9),
+                "Memory": memory,
+                "MemorySwap": memory,
+                "PidsLimit": self.pids_for(memory_gb),
+            }
             api._result(api._post_json(api._url("/containers/{0}/update", container.id), data=body), True)
         except docker.errors.APIError as exc:
             raise RuntimeFailure(f"cannot resize the container: {exc.explanation or exc}") from None
